@@ -5,7 +5,7 @@ from nbdev.doclinks import nbglob
 
 out, test_rc, other_fail = open(sys.argv[1]).read(), int(sys.argv[2]), int(sys.argv[3])
 cfg = get_config()
-nbs = [p for p in nbglob(cfg.nbs_path, skip_file_re=cfg.get('skip_file_re', '^[_.]'))]
+nbs = nbglob(cfg.nbs_path, as_path=True)
 names = sorted(str(p.relative_to(cfg.nbs_path)) for p in nbs)
 failed = set()
 if 'Tests Failed On The Following Notebooks' in out:

@@ -14,56 +14,61 @@ from nbdev.config import get_config
 from nbdev.doclinks import nbglob
 from nbdev.serve import proc_nbs
 
-cfg = get_config(); root, nbs = cfg.config_path, cfg.nbs_path
 errors = []
 def check(ok, msg):
     if not ok: errors.append(msg); print('FAIL', msg)
 
-# 1. site config
-top, link = root/'_quarto.yml', nbs/'_quarto.yml'
-check(top.is_file(), f"{top} is missing")
-check(link.resolve() == top.resolve(), f"{link} must be a link to {top} (found {link.resolve()})")
-q = yaml.safe_load(top.read_text())
-check(q['project'].get('pre-render') == 'stan_nb site-assets', "_quarto.yml: project.pre-render must be 'stan_nb site-assets'")
-check('plotly.min.js' in q['project'].get('resources', []), "_quarto.yml: project.resources must list plotly.min.js")
-hdr = json.dumps(q['format']['html'].get('include-in-header', ''))
-check('src=\\"plotly.min.js\\"' in hdr, "_quarto.yml: format.html.include-in-header must load plotly.min.js")
-check('cdn' not in top.read_text().lower(), "_quarto.yml must not name a CDN")
-
-# 2. sidebar
 def entries(items):
     for it in items:
         if isinstance(it, str): yield it
         elif 'contents' in it: yield from entries(it['contents'])
         elif 'href' in it: yield it['href']
-side = list(entries(yaml.safe_load((nbs/'sidebar.yml').read_text())['website']['sidebar']['contents']))
-pages = sorted(str(p.relative_to(nbs)) for p in nbglob(nbs, file_glob='*.ipynb', as_path=True))
-for s in side: check((nbs/s).exists(), f"sidebar.yml lists {s}, which does not exist")
-for p in pages: check(p in side, f"sidebar.yml does not list {p}")
-numbered = [s for s in side if re.match(r'\d', s)]
-check(numbered == sorted(numbered), f"sidebar.yml is not in pipeline order: {numbered}")
 
-# 3. README == index.ipynb
-index = json.loads((nbs/'index.ipynb').read_text())
-md = '\n\n'.join(''.join(c['source']).strip() for c in index['cells'] if c['cell_type'] == 'markdown')
-readme = (root/'README.md').read_text().replace('](nbs/', '](')  # README links images from the top level
-check(md.strip() == readme.strip(), "README.md differs from the markdown of nbs/index.ipynb")
+def main():
+    cfg = get_config(); root, nbs = cfg.config_path, cfg.nbs_path
 
-# 4. nbdev processing and a pandoc render of every page
-cache = proc_nbs(force=True, n_workers=1)
-out = Path(tempfile.mkdtemp())
-n = 0
-for f in sorted(cache.rglob('*')):
-    fmt = {'.ipynb': 'ipynb', '.md': 'markdown', '.qmd': 'markdown'}.get(f.suffix)
-    if not fmt: continue
-    try: html = pypandoc.convert_file(str(f), 'html', format=fmt, extra_args=['--standalone', '--metadata', f'pagetitle={f.stem}'])
-    except Exception as e: check(False, f"pandoc cannot render {f.relative_to(cache)}: {e}"); continue
-    (out/f.with_suffix('.html').name).write_text(html); n += 1
-    check('cdn.plot.ly' not in html, f"{f.name} loads plotly.js from a CDN")
-    check('plotly.js v' not in html and len(html) < 3_000_000, f"{f.name} embeds plotly.js ({len(html)} bytes)")
-print(f"pandoc rendered {n} pages to {out}")
-check(n >= len(pages), f"rendered {n} pages, expected at least {len(pages)}")
-r = subprocess.run(['stan_nb', 'site-assets', '--dest', str(cache)], capture_output=True, text=True)
-check(r.returncode == 0 and (cache/'plotly.min.js').stat().st_size > 1_000_000, f"stan_nb site-assets failed: {r.stderr}")
-print('docs check:', 'ok' if not errors else f'{len(errors)} problem(s)')
-sys.exit(1 if errors else 0)
+    # 1. site config
+    top, link = root/'_quarto.yml', nbs/'_quarto.yml'
+    check(top.is_file(), f"{top} is missing")
+    check(link.resolve() == top.resolve(), f"{link} must be a link to {top} (found {link.resolve()})")
+    q = yaml.safe_load(top.read_text())
+    check(q['project'].get('pre-render') == 'stan_nb site-assets', "_quarto.yml: project.pre-render must be 'stan_nb site-assets'")
+    check('plotly.min.js' in q['project'].get('resources', []), "_quarto.yml: project.resources must list plotly.min.js")
+    hdr = json.dumps(q['format']['html'].get('include-in-header', ''))
+    check('src=\\"plotly.min.js\\"' in hdr, "_quarto.yml: format.html.include-in-header must load plotly.min.js")
+    check(not re.search(r'https?://', top.read_text()), "_quarto.yml must load nothing from the network (no CDN)")
+
+    # 2. sidebar
+    side = list(entries(yaml.safe_load((nbs/'sidebar.yml').read_text())['website']['sidebar']['contents']))
+    pages = sorted(str(p.relative_to(nbs)) for p in nbglob(nbs, file_glob='*.ipynb', as_path=True))
+    for s in side: check((nbs/s).exists(), f"sidebar.yml lists {s}, which does not exist")
+    for p in pages: check(p in side, f"sidebar.yml does not list {p}")
+    numbered = [s for s in side if re.match(r'\d', s)]
+    check(numbered == sorted(numbered), f"sidebar.yml is not in pipeline order: {numbered}")
+
+    # 3. README == index.ipynb
+    index = json.loads((nbs/'index.ipynb').read_text())
+    md = '\n\n'.join(''.join(c['source']).strip() for c in index['cells'] if c['cell_type'] == 'markdown')
+    readme = (root/'README.md').read_text().replace('](nbs/', '](')  # README links images from the top level
+    check(md.strip() == readme.strip(), "README.md differs from the markdown of nbs/index.ipynb")
+
+    # 4. nbdev processing and a pandoc render of every page
+    cache = proc_nbs(force=True, n_workers=1)
+    out = Path(tempfile.mkdtemp())
+    n = 0
+    for f in sorted(cache.rglob('*')):
+        fmt = {'.ipynb': 'ipynb', '.md': 'markdown', '.qmd': 'markdown'}.get(f.suffix)
+        if not fmt: continue
+        try: html = pypandoc.convert_file(str(f), 'html', format=fmt, extra_args=['--standalone', '--metadata', f'pagetitle={f.stem}'])
+        except Exception as e: check(False, f"pandoc cannot render {f.relative_to(cache)}: {e}"); continue
+        (out/f.with_suffix('.html').name).write_text(html); n += 1
+        check('cdn.plot.ly' not in html, f"{f.name} loads plotly.js from a CDN")
+        check('plotly.js v' not in html and len(html) < 3_000_000, f"{f.name} embeds plotly.js ({len(html)} bytes)")
+    print(f"pandoc rendered {n} pages to {out}")
+    check(n >= len(pages), f"rendered {n} pages, expected at least {len(pages)}")
+    r = subprocess.run(['stan_nb', 'site-assets', '--dest', str(cache)], capture_output=True, text=True)
+    check(r.returncode == 0 and (cache/'plotly.min.js').stat().st_size > 1_000_000, f"stan_nb site-assets failed: {r.stderr}")
+    print('docs check:', 'ok' if not errors else f'{len(errors)} problem(s)')
+    return 1 if errors else 0
+
+if __name__ == '__main__': sys.exit(main())  # proc_nbs starts worker processes (spawn)
