@@ -59,7 +59,16 @@ def main():
     for f in sorted(cache.rglob('*')):
         fmt = {'.ipynb': 'ipynb', '.md': 'markdown', '.qmd': 'markdown'}.get(f.suffix)
         if not fmt: continue
-        try: html = pypandoc.convert_file(str(f), 'html', format=fmt, extra_args=['--standalone', '--metadata', f'pagetitle={f.stem}'])
+        src = f
+        if fmt == 'ipynb':  # pandoc's reader wants integer execution counts; cleaned notebooks have null ones
+            nb = json.loads(f.read_text())
+            for c in nb['cells']:
+                if c['cell_type'] == 'code':
+                    c['execution_count'] = c.get('execution_count') or 1
+                    for o in c.get('outputs', []):
+                        if 'execution_count' in o: o['execution_count'] = o['execution_count'] or 1
+            src = out/f.name; src.write_text(json.dumps(nb))
+        try: html = pypandoc.convert_file(str(src), 'html', format=fmt, extra_args=['--standalone', '--metadata', f'pagetitle={f.stem}'])
         except Exception as e: check(False, f"pandoc cannot render {f.relative_to(cache)}: {e}"); continue
         (out/f.with_suffix('.html').name).write_text(html); n += 1
         check('cdn.plot.ly' not in html, f"{f.name} loads plotly.js from a CDN")
