@@ -73,6 +73,7 @@ def explain_runs(runs:dict,              # {model name: run folder}; 'stan' requ
                  n_samples:int=100,      # noise samples per σ² level in the perturbation tests
                  max_clips:int|None=None,# explain at most this many clips of the split (None: all)
                  posthoc=DEMO_POSTHOC,   # the methods compared with STAN's attention (keys of `attribution.METHODS`)
+                 posthoc_clips:int=4,    # clips explained by every post-hoc method (each costs seconds per clip here)
                  title:str='stan_nb report'
                 ) -> dict:
     "Evaluate and explain trained runs; write `out/report.html` and the numbers as CSV/JSON."
@@ -90,7 +91,7 @@ def explain_runs(runs:dict,              # {model name: run folder}; 'stan' requ
     res['seconds']['perturb'] = time.perf_counter() - t; t = time.perf_counter()
     temporal, spatial = _pointing_tables(models, ds)
     res['seconds']['pointing'] = time.perf_counter() - t; t = time.perf_counter()
-    posthoc = compare_methods(models['stan'], ds, methods=posthoc) if 'stan' in models else None
+    posthoc = compare_methods(models['stan'], ds, methods=posthoc, n_clips=posthoc_clips) if 'stan' in models else None
     res['seconds']['posthoc'] = time.perf_counter() - t
     for name, df in dict(metrics=metrics, perturbation=curves, temporal_pointing=temporal, spatial_pointing=spatial,
                          posthoc=posthoc).items():
@@ -105,7 +106,8 @@ def explain_runs(runs:dict,              # {model name: run folder}; 'stan' requ
                 ('Perturbation tests (Fig. 3)', [perturbation_figure(curves), table_html(pd.DataFrame(
                     res['tvd_ratio_at_1'], index=['TVD relevant / irrelevant at σ² = 1']).T)]),
                 ('Temporal pointing game (Table 3)', temporal), ('Spatial pointing game', spatial)]
-    if posthoc is not None: sections.append(("STAN's attention against post-hoc attributions", posthoc))
+    if posthoc is not None:
+        sections.append((f"STAN's attention against post-hoc attributions (first {posthoc_clips} clips)", posthoc))
     if raw is not None and 'stan' in models:
         sections.append(('Explanations of test clips (Fig. 4)',
                          [f for i in range(min(n_show, len(ds))) for f in _clip_figures(models['stan'], ds, raw, i)]))
