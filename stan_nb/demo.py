@@ -121,7 +121,7 @@ def run_demo(out='stan_nb_demo',        # output folder
              seed:int=0,                # one seed for data, encoders, models and noise
              epochs:int=20,             # training epochs of every model
              models=DEMO_MODELS,        # the models to train
-             n_samples:int=100,         # perturbation samples per σ² level
+             n_samples:int=20,          # perturbation samples per σ² level (the paper: 100; 20 keeps the demo short)
              progress:bool=True         # progress bars
             ) -> dict:
     "Generate SynthAV, extract features, train `models`, evaluate and explain them: `out/report.html`."
