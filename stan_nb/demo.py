@@ -17,14 +17,14 @@ from .core import seed_everything
 from .synth import write_synthav, read_clip
 from .features import AVFeatureDataset, validate_features
 from .extract import extract
-from .train import run_training, evaluate_run, load_run, encoder_note
+from .train import run_training, evaluate_run, load_run, encoder_note, run_dataset, run_norm
 from .perturb import perturbation_curves
 from .pointing import temporal_pointing, spatial_pointing
 from .attribution import compare_methods
 from .viz import attention_figure, time_figure, perturbation_figure, table_html, report_html
 
 # %% auto #0
-__all__ = ['DEMO_MODELS', 'DEMO_POSTHOC', 'PAPER_NAMES', 'explain_runs', 'run_demo']
+__all__ = ['DEMO_MODELS', 'DEMO_POSTHOC', 'PAPER_NAMES', 'explain_dataset', 'explain_runs', 'run_demo']
 
 # %% ../nbs/15_demo.ipynb #ab0382fc
 DEMO_MODELS = ('stan', 'stan_audio', 'stan_visual', 'audio_baseline', 'visual_baseline', 'abn', 'av_abn')
@@ -35,9 +35,9 @@ PAPER_NAMES = dict(stan='STAN', stan_audio='STAN (audio)', stan_visual='STAN (vi
                    attention_fusion='Attention Fusion')
 
 # %% ../nbs/15_demo.ipynb #8386d8da
-def _metrics_table(runs:dict, split:str) -> pd.DataFrame:
-    "Test top-1, mAP and F-score of each run, the paper's names as the index."
-    rows = {PAPER_NAMES.get(m, m): evaluate_run(r, split, quiet=True) for m, r in runs.items()}
+def _metrics_table(runs:dict, split:str, features) -> pd.DataFrame:
+    "Test top-1, mAP and F-score of each run on `features`, the paper's names as the index."
+    rows = {PAPER_NAMES.get(m, m): evaluate_run(r, split, features, quiet=True) for m, r in runs.items()}
     return pd.DataFrame(rows).T[['top1', 'mAP', 'F', 'n']].astype(float).round(1)
 
 def _pointing_tables(models:dict, ds) -> tuple:
@@ -64,6 +64,19 @@ def _clip_figures(stan, ds, raw, i:int) -> list:
             time_figure(clip['audio'], 16000, out['time_attn'][0].numpy(), clip['audio_gt'], k, classes,
                         title='time attention and when the class sounds')]
 
+def explain_dataset(runs:dict,  # {model name: run folder}
+                    features,   # the feature file
+                    split:str   # the split to explain
+                   ) -> AVFeatureDataset:
+    "The split as every run's model sees it; the runs must share their input statistics (one file, one training split)."
+    norms = {m: run_norm(r) for m, r in runs.items()}
+    first, ref = next(iter(norms.items()))
+    for m, n in norms.items():
+        same = (n is None) == (ref is None) and (n is None or all(np.array_equal(n[k], ref[k]) for k in ref))
+        if not same: raise ValueError(f"runs: {m!r} was trained on inputs standardised otherwise than {first!r}; "
+                                      "explain runs trained on one feature file and split together")
+    return run_dataset(runs[first], split, features)
+
 def explain_runs(runs:dict,              # {model name: run folder}; 'stan' required for the STAN-specific parts
                  features,               # the feature file (with audio_gt and visual_boxes for the pointing games)
                  out,                    # the folder for report.html, CSV and JSON
@@ -78,13 +91,13 @@ def explain_runs(runs:dict,              # {model name: run folder}; 'stan' requ
                 ) -> dict:
     "Evaluate and explain trained runs; write `out/report.html` and the numbers as CSV/JSON."
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
-    ds = AVFeatureDataset(features, split)
+    ds = explain_dataset(runs, features, split)
     if max_clips: ds = torch.utils.data.Subset(ds, range(min(max_clips, len(ds))))
     models = {m: load_run(r)[0] for m, r in runs.items()}
     enc = encoder_note(validate_features(features, check_finite=False)['attrs'])
     res = dict(features=str(features), encoders=enc, split=split, version=__version__, seconds={})
     t = time.perf_counter()
-    metrics = _metrics_table(runs, split)
+    metrics = _metrics_table(runs, split, features)
     res['seconds']['evaluate'] = time.perf_counter() - t; t = time.perf_counter()
     with_attn = {PAPER_NAMES[m]: models[m] for m in ('stan', 'abn', 'av_abn') if m in models}
     curves = perturbation_curves(with_attn, ds, n_samples=n_samples)

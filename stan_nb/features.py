@@ -17,7 +17,8 @@ from .core import Config, DataError
 
 # %% auto #0
 __all__ = ['AXES', 'OPTIONAL', 'FLOATS', 'feature_layout', 'FeatureWriter', 'write_features', 'make_splits', 'set_splits',
-           'read_splits', 'validate_features', 'AVFeatureDataset', 'collate_av', 'random_features']
+           'read_splits', 'validate_features', 'feature_stats', 'standardize', 'AVFeatureDataset', 'collate_av',
+           'random_features']
 
 # %% ../nbs/02_features.ipynb #7d924208
 AXES = dict(audio='N T Da', visual='N T H W Dv', labels='N K', video_id='N',
@@ -280,16 +281,55 @@ def validate_features(path,                 # a feature file
     return dict(**dims, classes=classes, dtype=dtype, optional=optional, attrs=attrs,
                 splits={k: len(v) for k, v in splits.items()})
 
+# %% ../nbs/02_features.ipynb #8ba44c22
+def _merge_moments(a:tuple, b:tuple) -> tuple:
+    "Combine (count, mean, M2) of two parts (Chan et al.)."
+    (n, m, M), (k, mb, Mb) = a, b
+    d, tot = mb - m, n + k
+    return tot, m + d * k / tot, M + Mb + d**2 * n * k / tot
+
+def feature_stats(path,                   # a feature file
+                  split:str|None='train', # the split the statistics are taken on (None: all clips)
+                  eps:float=1e-3          # floor of the standard deviations
+                 ) -> dict:               # audio_mean, audio_std [Da]; visual_mean, visual_std [Dv] (float32)
+    "Per-channel mean and (floored) standard deviation of `audio` and `visual` on `split`."
+    info = validate_features(path, check_finite=False)
+    rows = np.arange(info['N']) if split is None else np.sort(AVFeatureDataset(path, split).indices)
+    out = {}
+    with _open(path) as f:
+        for k in ('audio', 'visual'):
+            acc = (0, 0., 0.)
+            for x in _row_blocks(f[k], rows):
+                x = x.reshape(-1, x.shape[-1]).astype(np.float64)
+                acc = _merge_moments(acc, (len(x), x.mean(0), ((x - x.mean(0))**2).sum(0)))
+            n, mean, M2 = acc
+            if n == 0: raise DataError(path, f"splits/{split}", 'at least one clip', 'none')
+            out[f'{k}_mean'] = np.asarray(mean, np.float32)
+            out[f'{k}_std'] = np.maximum(np.sqrt(M2 / n), eps).astype(np.float32)
+    return out
+
+def standardize(x:np.ndarray, # features [..., D] of modality `k`
+                norm:dict,    # from `feature_stats`
+                k:str         # 'audio' or 'visual'
+               ) -> np.ndarray:
+    "`x` standardised channel-wise with `norm`'s statistics (float32)."
+    return (x.astype(np.float32) - norm[f'{k}_mean']) / norm[f'{k}_std']
+
 # %% ../nbs/02_features.ipynb #47a2dc11
+def _row_blocks(ds:h5py.Dataset, # a per-clip dataset
+                rows:np.ndarray   # sorted clip indices
+               ):
+    "The clips `rows` of `ds`, as arrays of a block of clips at a time."
+    for sl in _blocks(ds):
+        sel = rows[(rows >= sl.start) & (rows < sl.stop)] - sl.start
+        if len(sel): yield ds[sl][sel]
+
 def _read_rows(ds:h5py.Dataset, # a per-clip dataset
                rows:np.ndarray,  # sorted clip indices
                dtype             # dtype of the result
               ) -> np.ndarray:
     "The clips `rows` of `ds` as one array, read a block of clips at a time."
-    parts = []
-    for sl in _blocks(ds):
-        sel = rows[(rows >= sl.start) & (rows < sl.stop)] - sl.start
-        if len(sel): parts.append(ds[sl][sel].astype(dtype))
+    parts = [x.astype(dtype) for x in _row_blocks(ds, rows)]
     return np.concatenate(parts) if parts else np.empty((0, *ds.shape[1:]), dtype)
 
 class AVFeatureDataset(Dataset):
@@ -297,15 +337,29 @@ class AVFeatureDataset(Dataset):
     def __init__(self, path,                   # a feature file
                  split:str|None=None,          # a split stored in the file; None for all clips
                  in_memory:bool=False,         # load all features into RAM (float16) instead of reading per clip
-                 dtype:torch.dtype=torch.float32 # dtype of the `audio` and `visual` tensors
+                 dtype:torch.dtype=torch.float32, # dtype of the `audio` and `visual` tensors
+                 norm:dict|None=None           # standardise the features with these statistics (`feature_stats`)
                 ):
         self.path, self.split, self.in_memory, self.dtype = Path(path), split, in_memory, dtype
         self.info = validate_features(self.path, check_finite=False)
+        self.norm = self._check_norm(norm)
         self.indices = np.arange(self.info['N']) if split is None else self._split_indices(split)
         self._h5 = self._pid = None
         # an item's row in the source: its file index (lazy), or its position among the loaded clips (in memory)
         self._rows = np.searchsorted(np.sort(self.indices), self.indices) if in_memory else self.indices
         self._mem = self._load(np.sort(self.indices)) if in_memory else None
+
+    def _check_norm(self, norm:dict|None) -> dict|None:
+        if norm is None: return None
+        for k, d in (('audio', self.info['Da']), ('visual', self.info['Dv'])):
+            for s in ('mean', 'std'):
+                x = np.asarray(norm.get(f'{k}_{s}', ()), np.float32)
+                if x.shape != (d,): raise DataError(self.path, f"norm['{k}_{s}']", f"shape ({d},)", f"shape {x.shape}")
+        return {k: np.asarray(v, np.float32) for k, v in norm.items()}
+
+    def _features(self, x:np.ndarray, k:str) -> np.ndarray:
+        "Clip(s) of modality `k` as stored, or standardised with `norm`."
+        return x if self.norm is None else standardize(x, self.norm, k)
 
     def _split_indices(self, split:str) -> np.ndarray:
         splits = read_splits(self.path)
@@ -331,9 +385,9 @@ class AVFeatureDataset(Dataset):
         i, r, src = int(self.indices[j]), int(self._rows[j]), self._source()
         item = dict(index=i, video_id=_to_str(src['video_id'][r]))
         for k in ('audio', 'visual'):
-            x = np.asarray(src[k][r])
+            x = self._features(np.asarray(src[k][r]), k)
             _check_finite(self.path, k, x, i, item['video_id'])
-            item[k] = torch.tensor(x, dtype=self.dtype)
+            item[k] = torch.as_tensor(x).to(self.dtype)
         for k in ('labels', *self.info['optional']): item[k] = torch.tensor(src[k][r], dtype=torch.float32)
         return item
 
@@ -360,7 +414,7 @@ class AVFeatureDataset(Dataset):
         gt = ''.join(f" +{k}" for k in i['optional'])
         return (f"AVFeatureDataset({self.path.name}{split}: {len(self)} of {i['N']} clips, T={i['T']}, "
                 f"audio {i['Da']}, visual {i['H']}×{i['W']}×{i['Dv']} {i['dtype']}, {i['K']} classes{gt}, "
-                f"{'in memory (float16)' if self.in_memory else 'lazy'})")
+                f"{'in memory (float16)' if self.in_memory else 'lazy'}{', standardised' if self.norm else ''})")
 
 # %% ../nbs/02_features.ipynb #aca1c9d2
 def collate_av(batch:list # items of an `AVFeatureDataset`

@@ -20,15 +20,15 @@ from tqdm import tqdm
 from . import __version__
 from .core import DataError, get_device, seed_everything
 from .baselines import make_model
-from .features import AVFeatureDataset, collate_av, random_features
+from .features import AVFeatureDataset, collate_av, feature_stats, random_features
 from .metrics import MetricTracker, model_loss
 
 # %% auto #0
-__all__ = ['CHECKPOINT_KEYS', 'METRIC_COLUMNS', 'RESUME_KEYS', 'build_model', 'DistEnv', 'init_distributed', 'all_gather',
-           'train_loader', 'eval_loader', 'run_epoch', 'rng_state', 'set_rng_state', 'save_checkpoint',
+__all__ = ['CHECKPOINT_KEYS', 'METRIC_COLUMNS', 'RESUME_KEYS', 'NORM_FILE', 'build_model', 'DistEnv', 'init_distributed',
+           'all_gather', 'train_loader', 'eval_loader', 'run_epoch', 'rng_state', 'set_rng_state', 'save_checkpoint',
            'load_checkpoint', 'write_metrics', 'encoder_note', 'training_data', 'run_training', 'read_config',
-           'load_run', 'evaluate_run', 'add_train_args', 'train_from_args', 'add_evaluate_args', 'evaluate_from_args',
-           'main', 'matmul_peak', 'bench_train', 'format_bench_train']
+           'run_norm', 'run_dataset', 'load_run', 'evaluate_run', 'add_train_args', 'train_from_args',
+           'add_evaluate_args', 'evaluate_from_args', 'main', 'matmul_peak', 'bench_train', 'format_bench_train']
 
 # %% ../nbs/10_train.ipynb #bba0b6a5
 def build_model(name:str, # a name in `stan_nb.baselines.MODELS`, or 'module:attribute' for a class/factory
@@ -205,8 +205,8 @@ def write_metrics(run:Path, # the run folder
     _replace_atomically(run/'metrics.csv', write_csv)
 
 # %% ../nbs/10_train.ipynb #396f40ef
-RESUME_KEYS = ('model', 'model_kw', 'features', 'epochs', 'batch_size', 'lr', 'weight_decay', 'schedule', 'seed',
-               'class_reduction', 'train_split', 'val_split', 'world_size')
+RESUME_KEYS = ('model', 'model_kw', 'features', 'standardize', 'epochs', 'batch_size', 'lr', 'weight_decay', 'schedule',
+               'seed', 'class_reduction', 'train_split', 'val_split', 'world_size')
 
 def encoder_note(attrs:dict # the feature file's attributes (`validate_features(...)['attrs']`)
                 ) -> str:
@@ -240,13 +240,15 @@ def _resume(ck_path:Path, cfg:dict, model, optimizer, scheduler, env:DistEnv) ->
 def training_data(features,          # a feature file, or a pair (train, val) of datasets
                   train_split:str,   # the split trained on (a feature file's split, or the pair's name for the first)
                   val_split:str,     # the split that selects the best epoch
-                  in_memory:bool     # a feature file: load it into RAM (float16)
-                 ) -> tuple:         # (train_ds, val_ds, source, info)
-    "The training and validation datasets, the source to name in `config.json`, and the sizes, classes and attrs."
+                  in_memory:bool,    # a feature file: load it into RAM (float16)
+                  standardize:bool=True # a feature file: standardise with the training split's statistics
+                 ) -> tuple:         # (train_ds, val_ds, source, info, norm)
+    "The training and validation datasets, the source to name in `config.json`, the sizes, classes and attrs, the norm."
     if not isinstance(features, (tuple, list)):
         path = Path(features).resolve()
-        tr, va = (AVFeatureDataset(path, s, in_memory=in_memory) for s in (train_split, val_split))
-        return tr, va, str(path), tr.info
+        norm = feature_stats(path, train_split) if standardize else None
+        tr, va = (AVFeatureDataset(path, s, in_memory=in_memory, norm=norm) for s in (train_split, val_split))
+        return tr, va, str(path), tr.info, norm
     if len(features) != 2: raise ValueError(f"features: expected a file or a pair (train, val) of datasets, found {len(features)} items")
     if in_memory: raise ValueError("in_memory: expected False with a pair of datasets (it applies to a feature file), found True")
     tr, va = features
@@ -258,7 +260,7 @@ def training_data(features,          # a feature file, or a pair (train, val) of
                 dtype=str(getattr(tr, 'dtype', '')).replace('torch.', ''), splits={train_split: len(tr), val_split: len(va)},
                 attrs=getattr(tr, 'info', {}).get('attrs', {}))
     source = str(getattr(tr, 'root', None) or getattr(tr, 'path', None) or type(tr).__name__)
-    return tr, va, source, info
+    return tr, va, source, info, getattr(tr, 'norm', None)
 
 # %% ../nbs/10_train.ipynb #68660556
 def run_training(features,                # the feature file (HDF5, see `features`) with train and validation splits,
@@ -271,6 +273,7 @@ def run_training(features,                # the feature file (HDF5, see `feature
                  seed:int=0,              # seeds weights, dropout and data order
                  in_memory:bool=False,    # load the features into RAM (float16) instead of reading clip by clip
                  device:str='auto',       # 'auto', 'cpu', 'cuda', ... (under torchrun: GPU LOCAL_RANK)
+                 standardize:bool=True,   # standardise each feature channel with the training split's mean and std
                  weight_decay:float=0.,   # Adam's (L2) weight decay
                  class_reduction:str='sum', # Eq. 7 summed or averaged over classes (`metrics.bce_loss`)
                  train_split:str='train', # the split trained on
@@ -284,17 +287,18 @@ def run_training(features,                # the feature file (HDF5, see `feature
     "Train `model` on `features` into the run folder `out`; return the best epoch's and the last epoch's metrics."
     env = init_distributed(device)
     try:
-        return _train(env, features, model, Path(out), epochs, batch_size, lr, seed, in_memory, weight_decay,
-                      class_reduction, train_split, val_split, num_workers, resume, stop_after, progress, model_kw)
+        return _train(env, features, model, Path(out), epochs, batch_size, lr, seed, in_memory, standardize,
+                      weight_decay, class_reduction, train_split, val_split, num_workers, resume, stop_after, progress,
+                      model_kw)
     finally:
         if env.owns_group: dist.destroy_process_group()
 
-def _train(env, features, model, run, epochs, batch_size, lr, seed, in_memory, weight_decay, class_reduction,
-           train_split, val_split, num_workers, resume, stop_after, progress, model_kw) -> dict:
+def _train(env, features, model, run, epochs, batch_size, lr, seed, in_memory, standardize, weight_decay,
+           class_reduction, train_split, val_split, num_workers, resume, stop_after, progress, model_kw) -> dict:
     _check_args(epochs, batch_size, lr, env.world)
-    train_ds, val_ds, source, info = training_data(features, train_split, val_split, in_memory)
+    train_ds, val_ds, source, info, norm = training_data(features, train_split, val_split, in_memory, standardize)
     cfg = _json_safe(dict(
-        model=model, model_kw=model_kw, features=source, encoders=encoder_note(info['attrs']),
+        model=model, model_kw=model_kw, features=source, standardize=norm is not None, encoders=encoder_note(info['attrs']),
         feature_info={k: info[k] for k in ('N', 'T', 'H', 'W', 'Da', 'Dv', 'K', 'classes', 'dtype', 'splits')},
         feature_attrs=info['attrs'], epochs=epochs, batch_size=batch_size, lr=lr, weight_decay=weight_decay,
         optimizer='Adam', schedule='cosine-per-epoch', seed=seed, class_reduction=class_reduction,
@@ -309,8 +313,9 @@ def _train(env, features, model, run, epochs, batch_size, lr, seed, in_memory, w
     if resume and (run/'last.pt').exists(): state = _resume(run/'last.pt', cfg, net, opt, sched, env)
     elif env.main:
         run.mkdir(parents=True, exist_ok=True)
-        for f in ('best.pt', 'last.pt', 'metrics.csv', 'metrics.json'): (run/f).unlink(missing_ok=True)
+        for f in ('best.pt', 'last.pt', 'metrics.csv', 'metrics.json', NORM_FILE): (run/f).unlink(missing_ok=True)
         (run/'config.json').write_text(json.dumps(cfg, indent=1))
+        if norm is not None: (run/NORM_FILE).write_text(json.dumps(_json_safe({k: v.tolist() for k, v in norm.items()})))
     trained = DistributedDataParallel(net, device_ids=[env.device] if env.device.type == 'cuda' else None) \
               if env.world > 1 else net
     stop = epochs if stop_after is None else min(epochs, stop_after)
@@ -353,6 +358,30 @@ def read_config(run # a run folder
     if not p.is_file(): raise DataError(p, 'config.json', 'a run folder written by run_training', 'no such file')
     return json.loads(p.read_text())
 
+NORM_FILE = 'feature_norm.json'
+
+def run_norm(run # a run folder written by `run_training`
+            ) -> dict|None:
+    "The feature statistics a run was trained with (None if it was trained on features as they are)."
+    if not read_config(run).get('standardize'): return None
+    p = Path(run)/NORM_FILE
+    if not p.is_file(): raise DataError(p, NORM_FILE, 'the statistics of a standardised run', 'no such file')
+    return {k: np.asarray(v, np.float32) for k, v in json.loads(p.read_text()).items()}
+
+def run_dataset(run,                  # a run folder written by `run_training`
+                split:str|None='test', # a split of the feature file
+                features=None,        # a feature file; the run's by default
+                in_memory:bool=False  # load the features into RAM
+               ) -> AVFeatureDataset:
+    "A split of a feature file as the run's model sees it (standardised with the run's training statistics)."
+    cfg = read_config(run)
+    ds = AVFeatureDataset(features or cfg['features'], split, in_memory=in_memory, norm=run_norm(run))
+    want = cfg['feature_info']
+    for k in ('Da', 'Dv', 'K', 'classes'):
+        if ds.info[k] != want[k]:
+            raise DataError(ds.path, k, f"{want[k]} as in the run's features {cfg['features']}", ds.info[k])
+    return ds
+
 def load_run(run,                      # a run folder written by `run_training`
              checkpoint:str='best.pt',  # which checkpoint of the run
              device:str='cpu'           # where the model goes
@@ -376,11 +405,7 @@ def evaluate_run(run,                   # a run folder written by `run_training`
     "Top-1, mAP and F (%) of a run's checkpoint on `split`; printed and written to `run/eval_<split>.json`."
     run, env = Path(run), DistEnv(device=get_device(device))
     net, cfg, epoch = load_run(run, checkpoint, env.device)
-    ds = AVFeatureDataset(features or cfg['features'], split)
-    want = cfg['feature_info']
-    for k in ('Da', 'Dv', 'K', 'classes'):
-        if ds.info[k] != want[k]:
-            raise DataError(ds.path, k, f"{want[k]} as in the run's features {cfg['features']}", ds.info[k])
+    ds = run_dataset(run, split, features)
     res = run_epoch(net, eval_loader(ds, batch_size or cfg['batch_size'], env), env, net.loss_heads,
                     class_reduction=cfg['class_reduction'])
     encoders = encoder_note(ds.info['attrs'])
@@ -405,6 +430,7 @@ def add_train_args(p:argparse.ArgumentParser # a parser (or subparser) to add th
     p.add_argument('--weight-decay', type=float, default=0., help="Adam's weight decay")
     p.add_argument('--seed', type=int, default=0, help='seed of weights, dropout and data order')
     p.add_argument('--in-memory', action='store_true', help='load the features into RAM (float16)')
+    p.add_argument('--no-standardize', action='store_true', help='train on the features as they are (not standardised)')
     p.add_argument('--device', default='auto', help="'auto', 'cpu', 'cuda', 'cuda:N', 'mps'")
     p.add_argument('--num-workers', type=int, default=0, help='DataLoader worker processes')
     p.add_argument('--model-kw', type=json.loads, default={}, help='model hyperparameters as JSON, e.g. \'{"D": 64}\'')
@@ -417,7 +443,7 @@ def train_from_args(args:argparse.Namespace # parsed by a parser with `add_train
                    ) -> dict:
     "`run_training` with the parsed options; rank 0 prints the best epoch."
     res = run_training(args.features, args.model, args.out, args.epochs, args.batch_size, args.lr, args.seed,
-                       args.in_memory, args.device, args.weight_decay, num_workers=args.num_workers,
+                       args.in_memory, args.device, not args.no_standardize, args.weight_decay, num_workers=args.num_workers,
                        resume=not args.no_resume, stop_after=args.stop_after, progress=not args.quiet, **args.model_kw)
     if int(os.environ.get('RANK', 0)) == 0:
         b = res['best']
