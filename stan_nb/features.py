@@ -391,6 +391,20 @@ class AVFeatureDataset(Dataset):
         for k in ('labels', *self.info['optional']): item[k] = torch.tensor(src[k][r], dtype=torch.float32)
         return item
 
+    def __getitems__(self, js:list) -> list|dict:
+        "A batch for `DataLoader`: in memory, one batched dict (one fancy index, one standardisation); lazily, the items."
+        if not self.in_memory: return [self[j] for j in js]
+        js = np.asarray(js, dtype=np.int64)
+        r, src, ids = self._rows[js], self._mem, self.indices[js]
+        out = dict(index=torch.as_tensor(ids, dtype=torch.int64), video_id=[_to_str(v) for v in src['video_id'][r]])
+        for k in ('audio', 'visual'):
+            x = self._features(src[k][r], k)
+            bad = ~np.isfinite(x.reshape(len(r), -1)).all(1)
+            if bad.any(): _check_finite(self.path, k, x[bad.argmax()], int(ids[bad.argmax()]), out['video_id'][bad.argmax()])
+            out[k] = torch.from_numpy(x).to(self.dtype)
+        for k in ('labels', *self.info['optional']): out[k] = torch.as_tensor(src[k][r], dtype=torch.float32)
+        return out
+
     def close(self):
         "Close this process's h5py handle (it reopens on the next read)."
         if self._h5 is not None: self._h5.close()
@@ -420,6 +434,7 @@ class AVFeatureDataset(Dataset):
 def collate_av(batch:list # items of an `AVFeatureDataset`
               ) -> dict:
     "Stack the items of `batch` into one dict: tensors stacked, ints as a tensor, strings as a list."
+    if isinstance(batch, dict): return batch          # already a batch (`AVFeatureDataset.__getitems__` in memory)
     out = {}
     for k, v in batch[0].items():
         vals = [b[k] for b in batch]
