@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import torch
 import torch.distributed as dist
 from torch import nn
@@ -21,14 +22,15 @@ from . import __version__
 from .core import DataError, get_device, seed_everything
 from .baselines import make_model
 from .features import AVFeatureDataset, collate_av, feature_stats, random_features
-from .metrics import MetricTracker, model_loss
+from .metrics import MetricTracker, model_loss, results_table
 
 # %% auto #0
-__all__ = ['CHECKPOINT_KEYS', 'METRIC_COLUMNS', 'RESUME_KEYS', 'NORM_FILE', 'build_model', 'DistEnv', 'init_distributed',
-           'all_gather', 'train_loader', 'eval_loader', 'run_epoch', 'rng_state', 'set_rng_state', 'save_checkpoint',
-           'load_checkpoint', 'write_metrics', 'encoder_note', 'training_data', 'run_training', 'read_config',
-           'run_norm', 'run_dataset', 'load_run', 'evaluate_run', 'add_train_args', 'train_from_args',
-           'add_evaluate_args', 'evaluate_from_args', 'main', 'matmul_peak', 'bench_train', 'format_bench_train']
+__all__ = ['CHECKPOINT_KEYS', 'METRIC_COLUMNS', 'RESUME_KEYS', 'NORM_FILE', 'TABLE_COLUMNS', 'build_model', 'DistEnv',
+           'init_distributed', 'all_gather', 'train_loader', 'eval_loader', 'run_epoch', 'rng_state', 'set_rng_state',
+           'save_checkpoint', 'load_checkpoint', 'write_metrics', 'encoder_note', 'training_data', 'run_training',
+           'read_config', 'run_norm', 'run_dataset', 'load_run', 'evaluate_run', 'read_table', 'train_table',
+           'summarize_table', 'add_train_args', 'train_from_args', 'add_evaluate_args', 'evaluate_from_args', 'main',
+           'matmul_peak', 'bench_train', 'format_bench_train']
 
 # %% ../nbs/10_train.ipynb #bba0b6a5
 def build_model(name:str, # a name in `stan_nb.baselines.MODELS`, or 'module:attribute' for a class/factory
@@ -416,6 +418,53 @@ def evaluate_run(run,                   # a run folder written by `run_training`
         print(f"{cfg['model']} ({run.name}/{checkpoint}, epoch {epoch}) on {split} ({res['n']} clips): "
               f"top-1 {res['top1']:.1f}  mAP {res['mAP']:.1f}  F {res['F']:.1f}   [features: {encoders}]")
     return res
+
+# %% ../nbs/10_train.ipynb #757ff84e
+TABLE_COLUMNS = ('model', 'seed', 'status', 'best_epoch', 'val_mAP', 'top1', 'mAP', 'F', 'seconds', 'error')
+
+def _table_row(features, model:str, seed:int, run:Path, split:str, train_kw:dict) -> dict:
+    "Train and score one run; a failure becomes a row with its error."
+    t0 = time.perf_counter()
+    try:
+        r = run_training(features, model, run, seed=seed, progress=False, **train_kw)
+        e = evaluate_run(r['run'], split, quiet=True)
+        return dict(model=model, seed=seed, status='ok', best_epoch=r['best_epoch'], val_mAP=r['best']['val_mAP'],
+                    **{k: e[k] for k in ('top1', 'mAP', 'F')}, seconds=time.perf_counter() - t0, error='')
+    except Exception as exc:
+        return dict(model=model, seed=seed, status='failed', seconds=time.perf_counter() - t0,
+                    error=f"{type(exc).__name__}: {exc}")
+
+def read_table(out # the folder `train_table` wrote
+              ) -> pd.DataFrame:
+    "The `table.csv` of `out`, one row per run."
+    return pd.read_csv(Path(out)/'table.csv').fillna({'error': ''})
+
+def train_table(features,           # the feature file (train, val and `split` splits)
+                models,             # model names (see `build_model`)
+                out,                # folder: `table.csv` and one run folder per model and seed under `runs/`
+                seeds=(0, 1, 2),    # one run per seed
+                split:str='test',   # the split each best epoch is scored on
+                progress:bool=True, # a progress bar over the runs
+                **train_kw          # `run_training`'s arguments, the same for every run (epochs, batch_size, lr, ...)
+               ) -> pd.DataFrame:   # one row per run, `TABLE_COLUMNS`
+    "Train every model once per seed under identical settings and score its best epoch on `split`; `out/table.csv`."
+    out = Path(out); out.mkdir(parents=True, exist_ok=True)
+    path = out/'table.csv'
+    rows = read_table(out).to_dict('records') if path.exists() else []
+    done = {(r['model'], int(r['seed'])) for r in rows if r['status'] == 'ok'}
+    rows = [r for r in rows if r['status'] == 'ok']
+    todo = [(m, s) for m in models for s in seeds if (m, s) not in done]
+    for m, s in tqdm(todo, desc='table', unit='run', disable=not progress):
+        rows.append(_table_row(features, m, s, out/'runs'/f"{m}_seed{s}", split, train_kw))
+        _replace_atomically(path, lambda f: pd.DataFrame(rows, columns=TABLE_COLUMNS).to_csv(f, index=False))
+    return pd.DataFrame(rows, columns=TABLE_COLUMNS)
+
+def summarize_table(table:pd.DataFrame, # from `train_table` (or its `table.csv`)
+                    digits:int=1        # decimals
+                   ) -> pd.DataFrame:
+    "Models as rows (in the table's order), top-1, mAP and F as 'mean ± std' over the successful seeds."
+    ok = table[table['status'] == 'ok']
+    return results_table({m: g[['top1', 'mAP', 'F']].to_dict('records') for m, g in ok.groupby('model', sort=False)}, digits)
 
 # %% ../nbs/10_train.ipynb #4e8702f4
 def add_train_args(p:argparse.ArgumentParser # a parser (or subparser) to add the training options to
