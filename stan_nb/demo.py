@@ -40,16 +40,17 @@ def _metrics_table(runs:dict, split:str, features) -> pd.DataFrame:
     rows = {PAPER_NAMES.get(m, m): evaluate_run(r, split, features, quiet=True) for m, r in runs.items()}
     return pd.DataFrame(rows).T[['top1', 'mAP', 'F', 'n']].astype(float).round(1)
 
-def _pointing_tables(models:dict, ds) -> tuple:
+def _pointing_tables(models:dict, ds, device='cpu') -> tuple:
     "Temporal pointing (models with time attention) and spatial pointing (models with a space map)."
     temporal, spatial = [], []
     for m, net in models.items():
         name = PAPER_NAMES.get(m, m)
         out = net.eval()(*(ds[0][k][None] for k in ('audio', 'visual')))
         if 'time_attn' in out:
-            temporal.append(temporal_pointing(net, ds).assign(model=name))
+            temporal.append(temporal_pointing(net, ds, device=device).assign(model=name))
         if 'space_attn' in out:
-            spatial.append(spatial_pointing(net, ds).loc[['overall']].assign(model=name))
+            spatial.append(spatial_pointing(net, ds, device=device).loc[['overall']].assign(model=name))
+        net.cpu()
     return pd.concat(temporal).reset_index(), pd.concat(spatial).reset_index(drop=True)
 
 def _clip_figures(stan, ds, raw, i:int) -> list:
@@ -87,7 +88,8 @@ def explain_runs(runs:dict,              # {model name: run folder}; 'stan' requ
                  max_clips:int|None=None,# explain at most this many clips of the split (None: all)
                  posthoc=DEMO_POSTHOC,   # the methods compared with STAN's attention (keys of `attribution.METHODS`)
                  posthoc_clips:int=4,    # clips explained by every post-hoc method (each costs seconds per clip here)
-                 title:str='stan_nb report'
+                 title:str='stan_nb report',
+                 device='cpu'            # where the perturbation tests and pointing games run (post-hoc: on the CPU)
                 ) -> dict:
     "Evaluate and explain trained runs; write `out/report.html` and the numbers as CSV/JSON."
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
@@ -100,9 +102,10 @@ def explain_runs(runs:dict,              # {model name: run folder}; 'stan' requ
     metrics = _metrics_table(runs, split, features)
     res['seconds']['evaluate'] = time.perf_counter() - t; t = time.perf_counter()
     with_attn = {PAPER_NAMES[m]: models[m] for m in ('stan', 'abn', 'av_abn') if m in models}
-    curves = perturbation_curves(with_attn, ds, n_samples=n_samples)
+    curves = perturbation_curves(with_attn, ds, n_samples=n_samples, device=device)
+    for net in with_attn.values(): net.cpu()
     res['seconds']['perturb'] = time.perf_counter() - t; t = time.perf_counter()
-    temporal, spatial = _pointing_tables(models, ds)
+    temporal, spatial = _pointing_tables(models, ds, device)
     res['seconds']['pointing'] = time.perf_counter() - t; t = time.perf_counter()
     posthoc = compare_methods(models['stan'], ds, methods=posthoc, n_clips=posthoc_clips) if 'stan' in models else None
     res['seconds']['posthoc'] = time.perf_counter() - t
