@@ -434,10 +434,12 @@ def _table_row(features, model:str, seed:int, run:Path, split:str, train_kw:dict
         return dict(model=model, seed=seed, status='failed', seconds=time.perf_counter() - t0,
                     error=f"{type(exc).__name__}: {exc}")
 
-def read_table(out # the folder `train_table` wrote
+def read_table(path # a `table.csv` written by `train_table`, or the folder holding it
               ) -> pd.DataFrame:
-    "The `table.csv` of `out`, one row per run."
-    return pd.read_csv(Path(out)/'table.csv').fillna({'error': ''})
+    "The table `train_table` wrote, one row per run."
+    p = Path(path)/'table.csv' if Path(path).is_dir() else Path(path)
+    t = pd.read_csv(p, dtype={'error': str})
+    return t.assign(error=t['error'].fillna(''))
 
 def train_table(features,           # the feature file (train, val and `split` splits)
                 models,             # model names (see `build_model`)
