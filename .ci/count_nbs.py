@@ -14,7 +14,7 @@ if 'Tests Failed On The Following Notebooks' in out:
     if not failed: failed = {'(unparsed failure)'}
 elif test_rc != 0: failed = {'(nbdev_test exited %d)' % test_rc}
 for n in names: print(('FAIL ' if n in failed else 'ok   ') + n)
-if other_fail: print('plus: a repository check above failed (export, clean or docs)')
+if other_fail: print('plus: a repository check above failed (export, clean, docs or browser)')
 n_failed = len(failed) + (1 if other_fail else 0)
 print(f"{len(names) - len(failed & set(names))} passed, {n_failed} failed")
 sys.exit(1 if n_failed or test_rc else 0)

@@ -94,16 +94,19 @@ def _box_layout(boxes_t,          # [K, 4] normalised, NaN where absent (or None
                 S:int,            # frame size
                 classes=None,     # class names
                 cls=None          # the class explained: solid, the others dashed
-               ) -> tuple:        # (shapes, annotations)
-    "Rectangles and class names of the boxes of one segment."
+               ) -> tuple:        # (shapes, annotations): K of each, hidden where the class is absent
+    "Rectangles and class names of the boxes of one segment, one of each per class (a placeholder where absent)."
     shapes, notes = [], []
-    for k in ([] if boxes_t is None else np.flatnonzero(~np.isnan(boxes_t[:, 0]))):
-        x0, y0, x1, y1 = (boxes_t[k]*S - .5).round(1).tolist()
+    for k, b in enumerate([] if boxes_t is None else boxes_t):
+        if np.isnan(b[0]):
+            shapes.append(dict(visible=False)); notes.append(dict(visible=False))
+            continue
+        x0, y0, x1, y1 = (b*S - .5).round(1).tolist()
         c = _PALETTE[k % len(_PALETTE)]
-        shapes.append(dict(type='rect', x0=x0, y0=y0, x1=x1, y1=y1, name=f"box-{k}",
+        shapes.append(dict(type='rect', x0=x0, y0=y0, x1=x1, y1=y1, name=f"box-{k}", visible=True,
                            line=dict(color=c, width=2, dash='solid' if cls in (None, k) else 'dash')))
         notes.append(dict(x=x0, y=y0, text=classes[k] if classes is not None else f"class {k}", showarrow=False,
-                          xanchor='left', yanchor='bottom', font=dict(color=c, size=10)))
+                          xanchor='left', yanchor='bottom', font=dict(color=c, size=10), visible=True))
     return shapes, notes
 
 def _overlay(z:np.ndarray, S:int, opacity:float) -> go.Heatmap:
@@ -365,8 +368,9 @@ class Scrubber:
         with self.attn_fig.batch_update():
             self.attn_fig.data[0].source = self.uris[t]
             self.attn_fig.data[1].z = self.z[t]
-            self.attn_fig.layout.update(shapes=shapes, annotations=notes,
-                                        title_text=_segment_title(self.method.value, t, self.seconds, self.time_attn))
+            self.attn_fig.layout.shapes = shapes                    # whole lists (see above)
+            self.attn_fig.layout.annotations = notes
+            self.attn_fig.layout.title.text = _segment_title(self.method.value, t, self.seconds, self.time_attn)
         cursor = dict(type='rect', xref='x', yref='paper', x0=t*self.seconds, x1=(t + 1)*self.seconds, y0=0, y1=1,
                       line=dict(color='red', width=2), name='cursor')
         self.time_fig.layout.shapes = self.gt_shapes + [cursor]
