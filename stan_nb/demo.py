@@ -53,12 +53,12 @@ def _pointing_tables(models:dict, ds, device='cpu') -> tuple:
         net.cpu()
     return pd.concat(temporal).reset_index(), pd.concat(spatial).reset_index(drop=True)
 
-def _clip_figures(stan, ds, raw, i:int) -> list:
+def _clip_figures(stan, ds, raw, i:int, classes:list) -> list:
     "The attention figure and the time figure of test item `i`, with the raw clip's frames and audio."
     item = ds[i]
     with torch.inference_mode(): out = stan.eval()(item['audio'][None], item['visual'][None])
     clip = read_clip(raw, int(item['index']))
-    classes, k = ds.classes, int(out['logits'][0].argmax())
+    k = int(out['logits'][0].argmax())
     title = f"{item['video_id']}: predicted {classes[k]} ({'right' if item['labels'][k] else 'wrong'})"
     return [attention_figure(clip['frames'], out['space_attn'][0].numpy(), clip['visual_boxes'],
                              out['time_attn'][0].numpy(), classes, k, title),
@@ -93,8 +93,8 @@ def explain_runs(runs:dict,              # {model name: run folder}; 'stan' requ
                 ) -> dict:
     "Evaluate and explain trained runs; write `out/report.html` and the numbers as CSV/JSON."
     out = Path(out); out.mkdir(parents=True, exist_ok=True)
-    ds = explain_dataset(runs, features, split)
-    if max_clips: ds = torch.utils.data.Subset(ds, range(min(max_clips, len(ds))))
+    full = explain_dataset(runs, features, split)
+    ds = torch.utils.data.Subset(full, range(min(max_clips, len(full)))) if max_clips else full
     models = {m: load_run(r)[0] for m, r in runs.items()}
     enc = encoder_note(validate_features(features, check_finite=False)['attrs'])
     res = dict(features=str(features), encoders=enc, split=split, version=__version__, seconds={})
@@ -126,18 +126,21 @@ def explain_runs(runs:dict,              # {model name: run folder}; 'stan' requ
         sections.append((f"STAN's attention against post-hoc attributions (first {posthoc_clips} clips)", posthoc))
     if raw is not None and 'stan' in models:
         sections.append(('Explanations of test clips (Fig. 4)',
-                         [f for i in range(min(n_show, len(ds))) for f in _clip_figures(models['stan'], ds, raw, i)]))
+                         [f for i in range(min(n_show, len(ds))) for f in _clip_figures(models['stan'], ds, raw, i, full.classes)]))
     res['report'] = str(report_html(sections, out/'report.html', title))
     (out/'results.json').write_text(json.dumps(res, indent=1, default=str))
     return res
 
 # %% ../nbs/15_demo.ipynb #5014d95f
 def run_demo(out='stan_nb_demo',        # output folder
-             n:int=300,                 # SynthAV clips
+             n:int=600,                 # SynthAV clips
              seed:int=0,                # one seed for data, encoders, models and noise
-             epochs:int=20,             # training epochs of every model
+             epochs:int=6,              # training epochs of every model
+             batch_size:int=16,         # clips per training batch
+             lr:float=2e-3,             # Adam's initial learning rate
              models=DEMO_MODELS,        # the models to train
              n_samples:int=20,          # perturbation samples per σ² level (the paper: 100; 20 keeps the demo short)
+             explain_clips:int|None=30, # test clips explained (perturbation tests, pointing games); None: all
              progress:bool=True         # progress bars
             ) -> dict:
     "Generate SynthAV, extract features, train `models`, evaluate and explain them: `out/report.html`."
@@ -152,9 +155,10 @@ def run_demo(out='stan_nb_demo',        # output folder
     runs = {}
     for m in models:
         seed_everything(seed)
-        runs[m] = run_training(feats, m, out/'runs'/m, epochs=epochs, seed=seed, in_memory=True, progress=progress)['run']
+        runs[m] = run_training(feats, m, out/'runs'/m, epochs=epochs, batch_size=batch_size, lr=lr, seed=seed,
+                               in_memory=True, progress=progress)['run']
     times['train'] = time.perf_counter() - t0 - sum(times.values())
-    res = explain_runs(runs, feats, out, raw=raw, n_samples=n_samples)
+    res = explain_runs(runs, feats, out, raw=raw, n_samples=n_samples, max_clips=explain_clips)
     times['explain'] = time.perf_counter() - t0 - sum(times.values())
     res['seconds'] = {**times, 'total': time.perf_counter() - t0, 'explain_parts': res['seconds']}
     (out/'results.json').write_text(json.dumps(res, indent=1, default=str))
