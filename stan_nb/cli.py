@@ -75,8 +75,9 @@ def cmd_extract(args):
 # %% ../nbs/16_cli.ipynb #3c02107f
 def cmd_demo(args):
     "The main job: the whole pipeline on SynthAV, written to `args.out`."
-    res = run_demo(args.out, n=args.n, seed=args.seed, epochs=args.epochs, n_samples=args.samples,
-                   progress=not args.quiet)
+    given = {k: getattr(args, a) for k, a in (('n', 'n'), ('epochs', 'epochs'), ('n_samples', 'samples'))
+             if getattr(args, a) is not None}                      # the rest: run_demo's defaults
+    res = run_demo(args.out, seed=args.seed, progress=not args.quiet, **given)
     secs = ', '.join(f"{k} {v:.0f} s" for k, v in res['seconds'].items() if k != 'explain_parts')
     print(f"features: {res['encoders']}\n{secs}\nreport: {res['report']}  (open it in a browser; numbers beside it as CSV/JSON)")
     return 0
@@ -137,10 +138,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     d = sub.add_parser('demo', help='the main job: the end-to-end demo on SynthAV')
     d.add_argument('--out', default='stan_nb_demo', help='output folder')
-    d.add_argument('--n', type=int, default=300, help='number of SynthAV clips')
+    d.add_argument('--n', type=int, default=None, help='number of SynthAV clips (default: run_demo\'s, 600)')
     d.add_argument('--seed', type=int, default=0, help='one seed for data, encoders, models and noise')
-    d.add_argument('--epochs', type=int, default=20, help='training epochs of every model')
-    d.add_argument('--samples', type=int, default=20, help='perturbation noise samples per level (the paper: 100)')
+    d.add_argument('--epochs', type=int, default=None, help='training epochs of every model (default: run_demo\'s, 6)')
+    d.add_argument('--samples', type=int, default=None, help='perturbation noise samples per level (default 20; the paper: 100)')
     d.add_argument('--quiet', action='store_true', help='no progress bars')
     d.set_defaults(func=cmd_demo)
 
