@@ -24,7 +24,7 @@ from .attribution import compare_methods
 from .viz import attention_figure, time_figure, perturbation_figure, table_html, report_html
 
 # %% auto #0
-__all__ = ['DEMO_MODELS', 'DEMO_POSTHOC', 'PAPER_NAMES', 'explain_dataset', 'explain_runs', 'run_demo']
+__all__ = ['DEMO_MODELS', 'DEMO_POSTHOC', 'PAPER_NAMES', 'clip_figures', 'explain_dataset', 'explain_runs', 'run_demo']
 
 # %% ../nbs/15_demo.ipynb #ab0382fc
 DEMO_MODELS = ('stan', 'stan_audio', 'stan_visual', 'audio_baseline', 'visual_baseline', 'abn', 'av_abn')
@@ -53,8 +53,13 @@ def _pointing_tables(models:dict, ds, device='cpu') -> tuple:
         net.cpu()
     return pd.concat(temporal).reset_index(), pd.concat(spatial).reset_index(drop=True)
 
-def _clip_figures(stan, ds, raw, i:int, classes:list) -> list:
-    "The attention figure and the time figure of test item `i`, with the raw clip's frames and audio."
+def clip_figures(stan,          # a trained STAN
+                 ds,            # the feature dataset as STAN sees it (`explain_dataset`)
+                 raw,           # the raw SynthAV file the features were extracted from
+                 i:int,         # the item of `ds` to show
+                 classes:list   # the K class names
+                ) -> list:      # [attention figure, time figure]
+    "Fig. 4 for one clip: its frames with STAN's space attention (a slider over the segments) and its spectrogram with the time attention."
     item = ds[i]
     with torch.inference_mode(): out = stan.eval()(item['audio'][None], item['visual'][None])
     clip = read_clip(raw, int(item['index']))
@@ -86,7 +91,7 @@ def explain_runs(runs:dict,              # {model name: run folder}; 'stan' requ
                  n_show:int=4,           # clips shown as scrubbable figures
                  n_samples:int=100,      # noise samples per σ² level in the perturbation tests
                  max_clips:int|None=None,# explain at most this many clips of the split (None: all)
-                 posthoc=DEMO_POSTHOC,   # the methods compared with STAN's attention (keys of `attribution.METHODS`)
+                 posthoc=DEMO_POSTHOC,   # the methods compared with STAN's attention (keys of `attribution.METHODS`); (): none
                  posthoc_clips:int=4,    # clips explained by every post-hoc method (each costs seconds per clip here)
                  title:str='stan_nb report',
                  device='cpu'            # where the perturbation tests and pointing games run (post-hoc: on the CPU)
@@ -107,7 +112,8 @@ def explain_runs(runs:dict,              # {model name: run folder}; 'stan' requ
     res['seconds']['perturb'] = time.perf_counter() - t; t = time.perf_counter()
     temporal, spatial = _pointing_tables(models, ds, device)
     res['seconds']['pointing'] = time.perf_counter() - t; t = time.perf_counter()
-    posthoc = compare_methods(models['stan'], ds, methods=posthoc, n_clips=posthoc_clips) if 'stan' in models else None
+    posthoc = compare_methods(models['stan'], ds, methods=posthoc, n_clips=posthoc_clips) \
+              if 'stan' in models and posthoc else None
     res['seconds']['posthoc'] = time.perf_counter() - t
     for name, df in dict(metrics=metrics, perturbation=curves, temporal_pointing=temporal, spatial_pointing=spatial,
                          posthoc=posthoc).items():
@@ -126,7 +132,7 @@ def explain_runs(runs:dict,              # {model name: run folder}; 'stan' requ
         sections.append((f"STAN's attention against post-hoc attributions (first {posthoc_clips} clips)", posthoc))
     if raw is not None and 'stan' in models:
         sections.append(('Explanations of test clips (Fig. 4)',
-                         [f for i in range(min(n_show, len(ds))) for f in _clip_figures(models['stan'], ds, raw, i, full.classes)]))
+                         [f for i in range(min(n_show, len(ds))) for f in clip_figures(models['stan'], ds, raw, i, full.classes)]))
     res['report'] = str(report_html(sections, out/'report.html', title))
     (out/'results.json').write_text(json.dumps(res, indent=1, default=str))
     return res
