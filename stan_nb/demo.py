@@ -91,6 +91,7 @@ def explain_runs(runs:dict,              # {model name: run folder}; 'stan' requ
                  n_show:int=4,           # clips shown as scrubbable figures
                  n_samples:int=100,      # noise samples per σ² level in the perturbation tests
                  max_clips:int|None=None,# explain at most this many clips of the split (None: all)
+                 perturb_clips:int|None=None, # of those, the first this many get the perturbation tests (None: all)
                  posthoc=DEMO_POSTHOC,   # the methods compared with STAN's attention (keys of `attribution.METHODS`); (): none
                  posthoc_clips:int=4,    # clips explained by every post-hoc method (each costs seconds per clip here)
                  title:str='stan_nb report',
@@ -107,7 +108,8 @@ def explain_runs(runs:dict,              # {model name: run folder}; 'stan' requ
     metrics = _metrics_table(runs, split, features)
     res['seconds']['evaluate'] = time.perf_counter() - t; t = time.perf_counter()
     with_attn = {PAPER_NAMES[m]: models[m] for m in ('stan', 'abn', 'av_abn') if m in models}
-    curves = perturbation_curves(with_attn, ds, n_samples=n_samples, device=device)
+    pds = torch.utils.data.Subset(ds, range(min(perturb_clips, len(ds)))) if perturb_clips else ds
+    curves = perturbation_curves(with_attn, pds, n_samples=n_samples, device=device)
     for net in with_attn.values(): net.cpu()
     res['seconds']['perturb'] = time.perf_counter() - t; t = time.perf_counter()
     temporal, spatial = _pointing_tables(models, ds, device)
