@@ -8,11 +8,12 @@ import argparse, json, os, shutil, sys
 from pathlib import Path
 
 from . import __version__
-from .core import StanError, plotly_js_path
+from .core import StanError, plotly_js_path, get_device
 from .synth import write_synthav, preview_html, bench_synth
 from .extract import extract_argparser, extract, bench_extract, format_bench_extract, ENCODER_PRESETS
 from .train import add_train_args, train_from_args, add_evaluate_args, evaluate_from_args, bench_train, format_bench_train
-from .demo import run_demo, explain_runs, DEMO_MODELS
+from .demo import run_demo, explain_runs, DEMO_MODELS, DEMO_POSTHOC
+from .attribution import METHODS
 from .perturb import bench_perturb
 
 # %% auto #0
@@ -87,7 +88,9 @@ def cmd_explain(args):
     from stan_nb.train import read_config
     runs = {read_config(r)['model']: r for r in args.runs}
     res = explain_runs(runs, args.features or read_config(args.runs[0])['features'], args.out, raw=args.raw,
-                       split=args.split, n_samples=args.samples)
+                       split=args.split, n_samples=args.samples, max_clips=args.max_clips,
+                       perturb_clips=args.perturb_clips, posthoc=tuple(args.posthoc), posthoc_clips=args.posthoc_clips,
+                       device=get_device(args.device))
     print(f"report: {res['report']}")
     return 0
 
@@ -151,6 +154,12 @@ def build_parser() -> argparse.ArgumentParser:
     xp.add_argument('--raw', default=None, help='raw SynthAV file, for frames and spectrograms in the report')
     xp.add_argument('--split', default='test', help='split to explain')
     xp.add_argument('--samples', type=int, default=100, help='perturbation noise samples per level')
+    xp.add_argument('--max-clips', type=int, default=None, help='explain the first N clips of the split (default: all)')
+    xp.add_argument('--perturb-clips', type=int, default=None, help='of those, the first N get the perturbation tests')
+    xp.add_argument('--posthoc', nargs='*', default=list(DEMO_POSTHOC), choices=list(METHODS), metavar='METHOD',
+                    help=f"post-hoc methods compared with STAN's attention (none: skip); from {', '.join(METHODS)}")
+    xp.add_argument('--posthoc-clips', type=int, default=4, help='clips explained by every post-hoc method')
+    xp.add_argument('--device', default='auto', help="where the perturbation tests and pointing games run")
     xp.add_argument('--out', required=True, help='output folder')
     xp.set_defaults(func=cmd_explain)
 
