@@ -18,7 +18,7 @@ from .synth import write_synthav, read_clip
 from .features import AVFeatureDataset, validate_features
 from .extract import extract
 from .train import run_training, evaluate_run, load_run, encoder_note, run_dataset, run_norm
-from .perturb import perturbation_curves
+from .perturb import perturbation_curves, perturbed_share
 from .pointing import temporal_pointing, spatial_pointing
 from .attribution import compare_methods
 from .viz import attention_figure, time_figure, perturbation_figure, table_html, report_html
@@ -110,6 +110,7 @@ def explain_runs(runs:dict,              # {model name: run folder}; 'stan' requ
     with_attn = {PAPER_NAMES[m]: models[m] for m in ('stan', 'abn', 'av_abn') if m in models}
     pds = torch.utils.data.Subset(ds, range(min(perturb_clips, len(ds)))) if perturb_clips else ds
     curves = perturbation_curves(with_attn, pds, n_samples=n_samples, device=device)
+    share = {m: perturbed_share(net, pds, device=device) for m, net in with_attn.items()}
     for net in with_attn.values(): net.cpu()
     res['seconds']['perturb'] = time.perf_counter() - t; t = time.perf_counter()
     temporal, spatial = _pointing_tables(models, ds, device)
@@ -123,12 +124,17 @@ def explain_runs(runs:dict,              # {model name: run folder}; 'stan' requ
     relevant = curves[curves['mask'] == 'relevant'].set_index(['model', 'sigma2'])['tvd_mean']
     irrelevant = curves[curves['mask'] == 'irrelevant'].set_index(['model', 'sigma2'])['tvd_mean']
     res['tvd_ratio_at_1'] = {m: float(relevant[m].iloc[-1] / max(irrelevant[m].iloc[-1], 1e-12)) for m in with_attn}
+    res['relevant_share'] = share
+    fig3 = pd.DataFrame({m: {'TVD relevant / irrelevant at σ² = 1': r, 'audio segments relevant': share[m]['audio'],
+                             'visual cells relevant': share[m]['visual']} for m, r in res['tvd_ratio_at_1'].items()}).T
     res['metrics'] = metrics.to_dict('index')
     note = (f"<p class='stan-note'>Features: {enc}. Split: {split} ({len(ds)} clips). Numbers produced by this run of "
             f"stan_nb {__version__}; with random-initialised encoders they are not comparable to the paper's.</p>")
     sections = [('Setup', note), ('Recognition (Tables 1–2)', metrics),
-                ('Perturbation tests (Fig. 3)', [perturbation_figure(curves), table_html(pd.DataFrame(
-                    res['tvd_ratio_at_1'], index=['TVD relevant / irrelevant at σ² = 1']).T)]),
+                ('Perturbation tests (Fig. 3)', [perturbation_figure(curves), table_html(fig3),
+                    "<p class='stan-note'>Relevant: attention ≥ 0.5 (the rest is irrelevant). The shares say how much of "
+                    "the input each test perturbs: a model that marks almost everything relevant has an almost empty "
+                    "irrelevant set, and its flat irrelevant curve then says little.</p>"]),
                 ('Temporal pointing game (Table 3)', temporal), ('Spatial pointing game', spatial)]
     if posthoc is not None:
         sections.append((f"STAN's attention against post-hoc attributions (first {posthoc_clips} clips)", posthoc))

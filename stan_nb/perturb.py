@@ -20,7 +20,7 @@ from .features import collate_av
 # %% auto #0
 __all__ = ['DISTS', 'MASKS', 'SIGMA2', 'NOISE_ORDERS', 'predictive', 'tvd', 'input_attention', 'noise_masks', 'selected_cells',
            'add_noise', 'perturbation_test_loop', 'perturbation_test', 'curves_frame', 'perturbation_curves',
-           'bench_perturb']
+           'perturbed_share', 'bench_perturb']
 
 # %% ../nbs/11_perturb.ipynb #fbfd2f6d
 DISTS = ('sigmoid', 'bernoulli', 'softmax')          # the predictive distributions the TVD can be taken between
@@ -265,6 +265,23 @@ def perturbation_curves(models:dict,           # {name: AttentionModel}
                                                            modalities, max_batch, noise).cpu())
                     bar.update()
     return curves_frame({k: torch.cat(x, 1) for k, x in tvds.items()}, sigma2)
+
+# %% ../nbs/11_perturb.ipynb #be8876b5
+def perturbed_share(model:AttentionModel, # STAN, ABN, AV-ABN, ...
+                    dataset,              # items with 'audio' and 'visual' (an `AVFeatureDataset`)
+                    mask:str='relevant',  # 'relevant' (A ≥ 0.5) or 'irrelevant' (A < 0.5)
+                    batch_size:int=32,    # clips per forward
+                    device='cpu'          # where the model runs
+                   ) -> dict:             # {'audio': share, 'visual': share}; NaN for a modality with no mask
+    "The share of audio segments and of visual cells that a perturbation test of `model` with `mask` puts noise on."
+    model.to(device).eval()
+    sums, counts = dict(audio=0., visual=0.), dict(audio=0, visual=0)
+    with torch.inference_mode():
+        for batch in DataLoader(dataset, batch_size, collate_fn=collate_av):
+            x = [batch[k].to(device) if k in model.modalities else None for k in ('audio', 'visual')]
+            for k, e in zip(('audio', 'visual'), noise_masks(*input_attention(model, *x)[:2], mask)):
+                if e is not None: sums[k] += e.sum().item(); counts[k] += e.numel()
+    return {k: sums[k] / counts[k] if counts[k] else math.nan for k in sums}
 
 # %% ../nbs/11_perturb.ipynb #022a5745
 def _timed(fn, device, repeats:int=1) -> float:
