@@ -42,7 +42,8 @@ def cmd_bench(args):
         return 0
     if args.what == 'perturb':
         r = bench_perturb(model=args.model, n_samples=args.samples, device=args.device, seed=args.seed)
-        print(f"perturbation test, {r['model']} ({r['weights']}), {r['inputs']} perturbed inputs on {r['device']}:\n"
+        print(f"perturbation test, {r['model']} ({r['weights']}), {r['inputs']} perturbed inputs on {r['device']}, "
+              f"mask {r['mask']} ({r['visual_share']:.0%} of the visual cells perturbed):\n"
               f"  vectorised {r['vectorised_s']:.3f} s | literal Algorithm B (a loop of forwards) {r['literal_s']:.3f} s"
               f" -> ratio {r['literal_over_vectorised']:.1f}\n"
               f"  one forward of the same total batch {r['one_forward_s']:.3f} s -> vectorised/forward = "
