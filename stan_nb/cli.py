@@ -41,8 +41,9 @@ def cmd_bench(args):
                                                  num_workers=args.num_workers, device=args.device, encoders=args.encoders)))
         return 0
     if args.what == 'perturb':
-        r = bench_perturb(model=args.model, n_samples=args.samples, device=args.device, seed=args.seed)
-        print(f"perturbation test, {r['model']} ({r['weights']}), {r['inputs']} perturbed inputs on {r['device']}, "
+        r = bench_perturb(model=args.model, n_samples=args.samples, max_batch=args.max_batch, device=args.device, seed=args.seed)
+        print(f"perturbation test, {r['model']} ({r['weights']}), {r['inputs']} perturbed inputs in batches of "
+              f"{r['max_batch']} on {r['device']} ({r['threads']} threads), "
               f"mask {r['mask']} ({r['visual_share']:.0%} of the visual cells perturbed):\n"
               f"  vectorised {r['vectorised_s']:.3f} s | literal Algorithm B (a loop of forwards) {r['literal_s']:.3f} s"
               f" -> ratio {r['literal_over_vectorised']:.1f}\n"
@@ -127,6 +128,7 @@ def build_parser() -> argparse.ArgumentParser:
     b.add_argument('--num-workers', type=int, default=1, help='extract: decoding worker processes (0: none)')
     b.add_argument('--model', default='stan', help='perturb: a model with attention (stan, abn, av_abn)')
     b.add_argument('--samples', type=int, default=100, help='perturb: noise samples per level')
+    b.add_argument('--max-batch', type=int, default=256, help='perturb: perturbed inputs per forward')
     b.add_argument('--device', default='cpu', help='extract, train, perturb: device')
     b.add_argument('--seed', type=int, default=0, help='random seed')
     b.set_defaults(func=cmd_bench)

@@ -4,7 +4,8 @@
 
 # %% ../nbs/11_perturb.ipynb #8b7647ae
 from __future__ import annotations
-import math, time
+import contextlib, math, time
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import pandas as pd
@@ -18,7 +19,7 @@ from .baselines import make_model
 from .features import collate_av
 
 # %% auto #0
-__all__ = ['DISTS', 'MASKS', 'SIGMA2', 'NOISE_ORDERS', 'predictive', 'tvd', 'input_attention', 'noise_masks', 'selected_cells',
+__all__ = ['DISTS', 'MASKS', 'SIGMA2', 'predictive', 'tvd', 'input_attention', 'noise_masks', 'noise_generator', 'selected_cells',
            'add_noise', 'perturbation_test_loop', 'perturbation_test', 'curves_frame', 'perturbation_curves',
            'perturbed_share', 'bench_perturb']
 
@@ -95,8 +96,13 @@ def _sigma2(sigma2) -> Tensor:
     if len(s) == 0 or (s < 0).any(): raise ValueError(f"sigma2: expected one or more variances >= 0, found {sigma2}")
     return s
 
-def _generator(seed:int, device) -> torch.Generator:
-    return torch.Generator(device=device).manual_seed(seed)
+def noise_generator(seed:int,  # the test's seed (>= 0)
+                    pair:int,  # the (level, sample) pair's index j = l S + s
+                    device     # where the noise is drawn
+                   ) -> torch.Generator:
+    "The pair's own noise stream, seeded from (seed, pair) through `numpy.random.SeedSequence`."
+    if seed < 0: raise ValueError(f"seed: expected an int >= 0, found {seed}")
+    return torch.Generator(device=device).manual_seed(int(np.random.SeedSequence([seed, pair]).generate_state(1)[0]))
 
 def selected_cells(eps:Tensor|None # [B, ..., 1] a 0/1 mask from `noise_masks`, or None
                   ) -> Tensor|None: # flat indices (raster order) of the cells with ε = 1; None if there are none
@@ -105,14 +111,19 @@ def selected_cells(eps:Tensor|None # [B, ..., 1] a 0/1 mask from `noise_masks`, 
     cells = torch.nonzero(eps.flatten() > 0).squeeze(1)
     return cells if len(cells) else None
 
-def add_noise(x:Tensor,      # [..., C] a clean input (or a stack of copies of it)
-              cells:Tensor,  # [k] flat cell indices of x viewed as [cells, C] (from `selected_cells`, offset per copy)
-              noise:Tensor   # [k, C] the noise of those cells
-             ) -> Tensor:    # a new tensor: x with `noise` added at `cells`
-    "x + η ⊙ ε, with η given only where ε = 1."
-    y = x.clone()
-    y.view(-1, x.shape[-1]).index_add_(0, cells, noise)
-    return y
+def add_noise(x:Tensor,               # [..., C] a clean input
+              cells:Tensor,           # [k] flat cell indices of x viewed as [cells, C] (from `selected_cells`)
+              std:float,              # the noise's standard deviation √σ²
+              gen:torch.Generator,    # the pair's stream (`noise_generator`)
+              out:Tensor|None=None    # where to write x^p (shape of x); None: a new tensor
+             ) -> Tensor:             # x^p = x + η ⊙ ε, η ~ N(0, σ²) drawn for the selected cells only
+    "One perturbed copy of `x`: normal noise of deviation `std` added at `cells`."
+    out = torch.empty_like(x) if out is None else out
+    C = x.shape[-1]
+    if len(cells) == out.numel() // C: return out.normal_(0, std, generator=gen).add_(x)   # every cell: one pass
+    out.copy_(x).view(-1, C).index_add_(0, cells, torch.empty(len(cells), C, dtype=x.dtype, device=x.device
+                                                              ).normal_(0, std, generator=gen))
+    return out
 
 @torch.inference_mode()
 def perturbation_test_loop(model:AttentionModel,  # STAN, ABN, AV-ABN, ...
@@ -127,48 +138,35 @@ def perturbation_test_loop(model:AttentionModel,  # STAN, ABN, AV-ABN, ...
                           ) -> Tensor:            # [levels, B] mean TVD over the samples
     "Algorithm B as printed: a Python loop over levels and samples, one forward each."
     p, eps_a, eps_v, st_attn, audio, visual = _setup(model, audio, visual, mask, dist, modalities)
-    gen, levels = _generator(seed, p.device), _sigma2(sigma2)
-    cells = (selected_cells(eps_a), selected_cells(eps_v))
+    levels, cells = _sigma2(sigma2), (selected_cells(eps_a), selected_cells(eps_v))
     out = torch.zeros(len(levels), len(p), dtype=p.dtype, device=p.device)
     for l, s2 in enumerate(levels.tolist()):
         if s2 == 0: continue                              # no noise: the clean prediction, TVD 0
-        for _ in range(n_samples):
-            a_p, v_p = (x if c is None else add_noise(x, c, math.sqrt(s2) * torch.randn(
-                len(c), x.shape[-1], generator=gen, device=x.device, dtype=x.dtype)) for x, c in zip((audio, visual), cells))
+        for s in range(n_samples):
+            gen = noise_generator(seed, l * n_samples + s, p.device)
+            a_p, v_p = (x if c is None else add_noise(x, c, math.sqrt(s2), gen) for x, c in zip((audio, visual), cells))
             q = predictive(model.classify(model.space_time_features(a_p, v_p), st_attn), dist)
             out[l] += tvd(q, p, dist)
     return out / n_samples
 
 # %% ../nbs/11_perturb.ipynb #0fc04109
-NOISE_ORDERS = ('per_sample', 'per_chunk', 'shared') # per (level, sample); per chunk; one draw per sample for all levels
-
-def _perturbed(inputs:tuple,           # (audio [B, T, Da] | None, visual [B, T, H, W, Dv] | None) clean
-               cells:tuple,            # (audio cells, visual cells) from `selected_cells`, None for no noise
-               std:Tensor,             # [n] noise standard deviation of each pair
-               gen:torch.Generator,    # the noise generator
-               noise:str='per_sample', # one of `NOISE_ORDERS`
-               levels:int=1            # 'shared': consecutive pairs that share one draw (the levels of a sample)
-              ) -> list:               # [audio, visual], each [n B, ...] pair-major (None stays None)
-    "x + √σ² η ε for n (level, sample) pairs, η drawn for the selected cells only: per pair, per chunk or per sample."
-    n = len(std)
-    draws = n // levels if noise == 'shared' else n
-    z = [None if x is None or c is None else torch.empty(draws, len(c), x.shape[-1], dtype=x.dtype, device=x.device)
-         for x, c in zip(inputs, cells)]
-    one_by_one = noise != 'per_chunk'                 # per pair or per sample: the stream ignores the chunking
-    for i in range(draws if one_by_one else 1):
-        for zj in z:
-            if zj is not None: (zj[i] if one_by_one else zj).normal_(generator=gen)
-    def combine(x, c, zj):
-        if x is None: return None
-        y, s = x.expand(n, *x.shape), std.to(x.dtype).view(n, *[1] * x.ndim)
-        if zj is None: return y.flatten(0, 1)
-        if draws < n: zj = zj.repeat_interleave(n // draws, 0)       # a sample's draw at each of its levels
-        if len(c) == x[..., 0].numel():                # every cell selected: one fused x + s z
-            return torch.addcmul(y, zj.view(n, *x.shape), s).flatten(0, 1)
-        y = y.clone()
-        y.view(n, -1, x.shape[-1]).index_add_(1, c, zj.mul_(s.view(n, 1, 1)))
-        return y.flatten(0, 1)
-    return [combine(*t) for t in zip(inputs, cells, z)]
+def _perturbed(inputs:tuple,    # (audio [B, T, Da] | None, visual [B, T, H, W, Dv] | None) clean
+               cells:tuple,     # (audio cells, visual cells) from `selected_cells`, None for no noise
+               std:list,        # [n] the noise's standard deviation, per pair
+               pairs:list,      # [n] the pairs' indices j (their streams)
+               seed:int,        # the test's seed
+               pool=None        # a `ThreadPoolExecutor` that fills the pairs in parallel; None: in order
+              ) -> list:        # [audio, visual], each [n B, ...] pair-major (None stays None)
+    "x + √σ² η ε for n (level, sample) pairs, each from its own stream."
+    n, device = len(std), next(x.device for x in inputs if x is not None)
+    outs = [None if c is None else torch.empty(n, *x.shape, dtype=x.dtype, device=device) for x, c in zip(inputs, cells)]
+    @torch.inference_mode()                           # inference mode is per thread
+    def fill(i):
+        gen = noise_generator(seed, pairs[i], device)
+        for x, c, o in zip(inputs, cells, outs):
+            if o is not None: add_noise(x, c, std[i], gen, o[i])
+    list((pool.map if pool else map)(fill, range(n)))
+    return [None if x is None else (x.expand(n, *x.shape) if o is None else o).flatten(0, 1) for x, o in zip(inputs, outs)]
 
 def _active(eps:tuple, B:int) -> Tensor:
     "[B] whether a clip has any selected feature in the perturbed modalities."
@@ -187,15 +185,12 @@ def perturbation_test(model:AttentionModel,  # STAN, ABN, AV-ABN, ...
                       dist:str='sigmoid',    # the predictive distribution, one of `DISTS`
                       seed:int=0,            # seed of the noise
                       modalities=None,       # the inputs that get noise; default all the model reads
-                      max_batch:int=256,     # perturbed inputs per forward (at least B)
-                      noise:str='per_sample' # 'per_sample': the literal loop's noise; 'per_chunk': one draw per chunk;
-                                             # 'shared': one draw per sample, used at every level
+                      max_batch:int=256      # perturbed inputs per forward (at least B)
                      ) -> Tensor:            # [levels, B] mean TVD over the samples
     "Algorithms A/B, vectorised: all levels and samples as batches of at most `max_batch` inputs."
     p, eps_a, eps_v, st_attn, audio, visual = _setup(model, audio, visual, mask, dist, modalities)
     if max_batch < 1: raise ValueError(f"max_batch: expected a positive int, found {max_batch!r}")
-    _check_choice('noise', noise, NOISE_ORDERS)
-    gen, B, levels = _generator(seed, p.device), len(p), _sigma2(sigma2)
+    B, levels = len(p), _sigma2(sigma2)
     std = levels.sqrt().repeat_interleave(n_samples).to(p.device)          # [L S], pair-major (level, sample)
     out = torch.zeros(len(std), B, dtype=p.dtype, device=p.device)
     live, act = (std > 0).cpu(), _active((eps_a, eps_v), B)
@@ -204,19 +199,16 @@ def perturbation_test(model:AttentionModel,  # STAN, ABN, AV-ABN, ...
         sub = lambda x: None if x is None else x.index_select(0, idx)
         a, v, st, p_ = sub(audio), sub(visual), sub(st_attn), sub(p)
         cells, Ba = (selected_cells(sub(eps_a)), selected_cells(sub(eps_v))), len(idx)
-        pairs, per = std[live.to(std.device)], max(1, max_batch // Ba)                # live pairs, level-major
-        L = len(pairs) // n_samples
-        if noise == 'shared':                           # sample-major, whole samples per chunk
-            perm = torch.arange(len(pairs), device=pairs.device).view(L, n_samples).T.flatten()
-            pairs, per = pairs[perm], max(1, per // L) * L
-        vals = []
-        for s in pairs.split(per):
-            n = len(s)
-            x_st = model.space_time_features(*_perturbed((a, v), cells, s, gen, noise, L))
-            q = predictive(model.classify(x_st, st.repeat(n, *[1] * (st.ndim - 1))), dist)
-            vals.append(tvd(q.view(n, Ba, -1), p_, dist))
+        pairs = torch.nonzero(live).squeeze(1).tolist()                              # live pairs, level-major
+        stds, per, vals = std.cpu()[live].tolist(), max(1, max_batch // Ba), []
+        workers = torch.get_num_threads() if p.device.type == 'cpu' else 1
+        with ThreadPoolExecutor(workers) if workers > 1 else contextlib.nullcontext() as pool:
+            for i in range(0, len(pairs), per):
+                n = len(pairs[i:i + per])
+                x_st = model.space_time_features(*_perturbed((a, v), cells, stds[i:i + per], pairs[i:i + per], seed, pool))
+                q = predictive(model.classify(x_st, st.repeat(n, *[1] * (st.ndim - 1))), dist)
+                vals.append(tvd(q.view(n, Ba, -1), p_, dist))
         vals = torch.cat(vals)
-        if noise == 'shared': vals = vals[torch.argsort(perm)]
         rows = torch.zeros(int(live.sum()), B, dtype=p.dtype, device=p.device)
         rows[:, idx] = vals
         out[live.to(out.device)] = rows
@@ -249,7 +241,6 @@ def perturbation_curves(models:dict,           # {name: AttentionModel}
                         seed:int=0,            # seed of the first batch's noise
                         device='cpu',          # where the models run
                         modalities=None,       # the inputs that get noise; default all each model reads
-                        noise:str='per_sample',# see `perturbation_test`
                         progress:bool=True     # a tqdm bar over the (batch, model, mask) tests
                        ) -> pd.DataFrame:      # see `curves_frame`
     "Algorithms A/B over a dataset for several models and both masks, as a tidy table."
@@ -262,7 +253,7 @@ def perturbation_curves(models:dict,           # {name: AttentionModel}
                 model.to(device)
                 for m in masks:
                     tvds[name, m].append(perturbation_test(model, a, v, m, sigma2, n_samples, dist, seed + i,
-                                                           modalities, max_batch, noise).cpu())
+                                                           modalities, max_batch).cpu())
                     bar.update()
     return curves_frame({k: torch.cat(x, 1) for k, x in tvds.items()}, sigma2)
 
@@ -284,13 +275,14 @@ def perturbed_share(model:AttentionModel, # STAN, ABN, AV-ABN, ...
     return {k: sums[k] / counts[k] if counts[k] else math.nan for k in sums}
 
 # %% ../nbs/11_perturb.ipynb #022a5745
-def _timed(fn, device, repeats:int=1) -> float:
-    "The least seconds `fn()` takes over `repeats` runs, the device synchronised before and after each."
+def _timed(fns:list, device, repeats:int=1) -> list:
+    "The least seconds each of `fns` takes over `repeats` rounds (the fns interleaved in each), the device synchronised."
     sync = torch.cuda.synchronize if torch.device(device).type == 'cuda' else (lambda: None)
-    best = math.inf
+    best = [math.inf] * len(fns)
     for _ in range(repeats):
-        sync(); t0 = time.perf_counter(); fn(); sync()
-        best = min(best, time.perf_counter() - t0)
+        for i, fn in enumerate(fns):
+            sync(); t0 = time.perf_counter(); fn(); sync()
+            best[i] = min(best[i], time.perf_counter() - t0)
     return best
 
 @torch.inference_mode()
@@ -311,7 +303,7 @@ def bench_perturb(model:str='stan',     # a model name of `baselines.MODELS` wit
                   max_batch:int=256,    # perturbed inputs per forward
                   device='cpu',         # where to run
                   seed:int=0,           # seed of the inputs, the weights and the noise
-                  repeats:int=3,        # the vectorised tests and the forward: best of this many runs (loop: one)
+                  repeats:int=5,        # the vectorised test and the forward: best of this many interleaved runs (loop: one)
                   mask:str|None=None    # the mask tested; None: the one that perturbs more of the visual cells
                  ) -> dict:             # seconds and ratios
     "Time the vectorised perturbation test against the literal loop and against one plain forward."
@@ -325,16 +317,13 @@ def bench_perturb(model:str='stan',     # a model name of `baselines.MODELS` wit
     args = (m, a, v, mask, sigma2, n_samples, 'sigmoid', seed)
     perturbation_test(m, a, v, mask, sigma2[:2], 2, max_batch=max_batch)  # warm-up (allocator, kernels)
     res = {}
-    t_vec = _timed(lambda: res.__setitem__('vec', perturbation_test(*args, max_batch=max_batch)), device, repeats)
-    t_chunk = _timed(lambda: perturbation_test(*args, max_batch=max_batch, noise='per_chunk'), device, repeats)
-    t_shared = _timed(lambda: perturbation_test(*args, max_batch=max_batch, noise='shared'), device, repeats)
-    t_loop = _timed(lambda: res.__setitem__('loop', perturbation_test_loop(*args)), device)
     n_rows = levels * n_samples * B
-    t_fwd = _timed(lambda: _one_forward(m, a, v, n_rows, max_batch), device, repeats)
+    t_vec, t_fwd = _timed([lambda: res.__setitem__('vec', perturbation_test(*args, max_batch=max_batch)),
+                           lambda: _one_forward(m, a, v, n_rows, max_batch)], device, repeats)
+    t_loop, = _timed([lambda: res.__setitem__('loop', perturbation_test_loop(*args))], device)
     return dict(model=model, weights='random-init', device=str(device), B=B, T=T, hw=tuple(hw), Da=Da, Dv=Dv, K=K,
                 levels=levels, n_samples=n_samples, inputs=n_rows, max_batch=max_batch, mask=mask,
                 visual_share=share[mask],
-                vectorised_s=t_vec, vectorised_per_chunk_s=t_chunk, vectorised_shared_s=t_shared, literal_s=t_loop,
-                one_forward_s=t_fwd, literal_over_vectorised=t_loop / t_vec, vectorised_over_forward=t_vec / t_fwd,
-                vectorised_per_chunk_over_forward=t_chunk / t_fwd, vectorised_shared_over_forward=t_shared / t_fwd,
+                vectorised_s=t_vec, literal_s=t_loop, one_forward_s=t_fwd, literal_over_vectorised=t_loop / t_vec,
+                vectorised_over_forward=t_vec / t_fwd, threads=torch.get_num_threads(),
                 max_abs_diff=float((res['vec'] - res['loop']).abs().max()))
