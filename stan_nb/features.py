@@ -332,6 +332,14 @@ def _read_rows(ds:h5py.Dataset, # a per-clip dataset
     parts = [x.astype(dtype) for x in _row_blocks(ds, rows)]
     return np.concatenate(parts) if parts else np.empty((0, *ds.shape[1:]), dtype)
 
+def _gather(ds:h5py.Dataset, # a per-clip dataset
+            rows:np.ndarray    # clip indices, any order, repeats allowed
+           ) -> np.ndarray:    # [len(rows), ...] as stored
+    "The clips `rows` of `ds` in that order: one direct read per clip into one array (h5py's list selection of many rows is slow)."
+    out = np.empty((len(rows), *ds.shape[1:]), ds.dtype)
+    for i, r in enumerate(rows): ds.read_direct(out, np.s_[int(r)], np.s_[i])
+    return out
+
 class AVFeatureDataset(Dataset):
     "The clips of a feature file as dicts of tensors, read lazily per clip or held in RAM as float16."
     def __init__(self, path,                   # a feature file
@@ -391,15 +399,22 @@ class AVFeatureDataset(Dataset):
         for k in ('labels', *self.info['optional']): item[k] = torch.tensor(src[k][r], dtype=torch.float32)
         return item
 
-    def __getitems__(self, js:list) -> list|dict:
-        "A batch for `DataLoader`: in memory, one batched dict (one fancy index, one standardisation); lazily, the items."
-        if not self.in_memory: return [self[j] for j in js]
+    def _batch_source(self, js:np.ndarray) -> tuple:
+        "(arrays that hold the clips `js`, each clip's row in them): the RAM arrays, or the batch's rows read from the file."
+        if self.in_memory: return self._mem, self._rows[js]
+        h5, rows = self._source(), self.indices[js]
+        u, inv = np.unique(rows, return_inverse=True)          # h5py's list selections take increasing rows
+        src = {k: _gather(h5[k], rows) for k in ('audio', 'visual')}
+        return src | {k: h5[k][u][inv] for k in ('labels', 'video_id', *self.info['optional'])}, slice(None)
+
+    def __getitems__(self, js:list) -> dict:
+        "A batch for `DataLoader`: one batched dict (one read of the batch's clips, one standardisation, one conversion)."
         js = np.asarray(js, dtype=np.int64)
-        r, src, ids = self._rows[js], self._mem, self.indices[js]
+        (src, r), ids = self._batch_source(js), self.indices[js]
         out = dict(index=torch.as_tensor(ids, dtype=torch.int64), video_id=[_to_str(v) for v in src['video_id'][r]])
         for k in ('audio', 'visual'):
             x = self._features(src[k][r], k)
-            bad = ~np.isfinite(x.reshape(len(r), -1)).all(1)
+            bad = ~np.isfinite(x.reshape(len(ids), -1)).all(1)
             if bad.any(): _check_finite(self.path, k, x[bad.argmax()], int(ids[bad.argmax()]), out['video_id'][bad.argmax()])
             out[k] = torch.from_numpy(x).to(self.dtype)
         for k in ('labels', *self.info['optional']): out[k] = torch.as_tensor(src[k][r], dtype=torch.float32)
@@ -434,7 +449,7 @@ class AVFeatureDataset(Dataset):
 def collate_av(batch:list # items of an `AVFeatureDataset`
               ) -> dict:
     "Stack the items of `batch` into one dict: tensors stacked, ints as a tensor, strings as a list."
-    if isinstance(batch, dict): return batch          # already a batch (`AVFeatureDataset.__getitems__` in memory)
+    if isinstance(batch, dict): return batch          # already a batch (`AVFeatureDataset.__getitems__`)
     out = {}
     for k, v in batch[0].items():
         vals = [b[k] for b in batch]

@@ -563,7 +563,7 @@ def bench_train(device:str='auto',     # 'auto', 'cpu', 'cuda', ...
                 n_clips:int=192,       # clips of the feature file for the epoch timings (a multiple of B)
                 seed:int=0,            # seeds the weights, the batch and the file
                 warmup:int=2,          # untimed steps first
-                epoch_repeats:int=2,   # epochs timed per reading mode (interleaved); the fastest counts
+                epoch_repeats:int=4,   # epochs timed per reading mode (interleaved); the fastest counts
                 num_workers:int=0,     # DataLoader workers for the epoch timings
                 mm_seconds:float=0.2   # about how long each timed matmul of the peak takes
                ) -> dict:
