@@ -4,10 +4,11 @@
    loaded once, from the file `stan_nb site-assets` copies out of the plotly wheel, never from a CDN;
 2. the sidebar lists every notebook, in pipeline order, and nothing that does not exist;
 3. README.md says what nbs/index.ipynb says;
-4. nbdev's processing for the docs (`proc_nbs`) succeeds on every notebook, and pandoc renders every page to HTML;
+4. no `#| slow` cell runs when the docs are built (nbdev executes every cell that imports something);
+5. nbdev's processing for the docs (`proc_nbs`) succeeds on every notebook, and pandoc renders every page to HTML;
    no page embeds plotly.js or loads it from a CDN.
 """
-import json, re, subprocess, sys, tempfile
+import ast, json, re, subprocess, sys, tempfile
 from pathlib import Path
 import yaml, pypandoc
 from nbdev.config import get_config
@@ -52,7 +53,19 @@ def main():
     readme = (root/'README.md').read_text().replace('](nbs/', '](')  # README links images from the top level
     check(md.strip() == readme.strip(), "README.md differs from the markdown of nbs/index.ipynb")
 
-    # 4. nbdev processing and a pandoc render of every page
+    # 4. a `#| slow` cell must not run when the docs are built: nbdev's doc processing executes every cell that
+    #    imports anything (`nbdev.processors._do_eval`), so a slow cell may hold imports only if it holds nothing else
+    for p in pages:
+        for c in json.loads((nbs/p).read_text())['cells']:
+            src = ''.join(c['source'])
+            if c['cell_type'] != 'code' or not re.search(r'^#\|\s*slow', src, re.M): continue
+            body = ast.parse('\n'.join(l for l in src.splitlines() if not l.lstrip().startswith(('#|', '%', '!'))))
+            imports = any(isinstance(n, (ast.Import, ast.ImportFrom)) for n in ast.walk(body))
+            check(not imports or all(isinstance(n, (ast.Import, ast.ImportFrom)) for n in body.body),
+                  f"{p}: slow cell {c.get('id')} imports and does other work, so building the docs would run it; "
+                  "move its imports to an import cell")
+
+    # 5. nbdev processing and a pandoc render of every page
     cache = proc_nbs(force=True, n_workers=1)
     out = Path(tempfile.mkdtemp())
     n = 0
