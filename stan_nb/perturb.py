@@ -17,6 +17,7 @@ from tqdm.auto import tqdm
 from .stan import AttentionModel, space_time_attention, random_inputs
 from .baselines import make_model
 from .features import collate_av
+from .train import _sync
 
 # %% auto #0
 __all__ = ['DISTS', 'MASKS', 'SIGMA2', 'predictive', 'tvd', 'input_attention', 'noise_masks', 'noise_generator', 'selected_cells',
@@ -191,16 +192,16 @@ def perturbation_test(model:AttentionModel,  # STAN, ABN, AV-ABN, ...
     p, eps_a, eps_v, st_attn, audio, visual = _setup(model, audio, visual, mask, dist, modalities)
     if max_batch < 1: raise ValueError(f"max_batch: expected a positive int, found {max_batch!r}")
     B, levels = len(p), _sigma2(sigma2)
-    std = levels.sqrt().repeat_interleave(n_samples).to(p.device)          # [L S], pair-major (level, sample)
+    std = levels.sqrt().repeat_interleave(n_samples)                       # [L S] on the CPU, pair-major (level, sample)
     out = torch.zeros(len(std), B, dtype=p.dtype, device=p.device)
-    live, act = (std > 0).cpu(), _active((eps_a, eps_v), B)
+    live, act = std > 0, _active((eps_a, eps_v), B)
     if live.any() and act.any():
         idx = torch.nonzero(act).squeeze(1).to(p.device)
         sub = lambda x: None if x is None else x.index_select(0, idx)
         a, v, st, p_ = sub(audio), sub(visual), sub(st_attn), sub(p)
         cells, Ba = (selected_cells(sub(eps_a)), selected_cells(sub(eps_v))), len(idx)
         pairs = torch.nonzero(live).squeeze(1).tolist()                              # live pairs, level-major
-        stds, per, vals = std.cpu()[live].tolist(), max(1, max_batch // Ba), []
+        stds, per, vals = std[live].tolist(), max(1, max_batch // Ba), []
         workers = torch.get_num_threads() if p.device.type == 'cpu' else 1
         with ThreadPoolExecutor(workers) if workers > 1 else contextlib.nullcontext() as pool:
             for i in range(0, len(pairs), per):
@@ -267,21 +268,24 @@ def perturbed_share(model:AttentionModel, # STAN, ABN, AV-ABN, ...
     "The share of audio segments and of visual cells that a perturbation test of `model` with `mask` puts noise on."
     model.to(device).eval()
     sums, counts = dict(audio=0., visual=0.), dict(audio=0, visual=0)
-    with torch.inference_mode():
-        for batch in DataLoader(dataset, batch_size, collate_fn=collate_av):
-            x = [batch[k].to(device) if k in model.modalities else None for k in ('audio', 'visual')]
-            for k, e in zip(('audio', 'visual'), noise_masks(*input_attention(model, *x)[:2], mask)):
-                if e is not None: sums[k] += e.sum().item(); counts[k] += e.numel()
+    for batch in DataLoader(dataset, batch_size, collate_fn=collate_av):
+        x = [batch[k].to(device) if k in model.modalities else None for k in ('audio', 'visual')]
+        for k, (ones, n) in _mask_counts(model, *x, mask).items(): sums[k] += ones; counts[k] += n
     return {k: sums[k] / counts[k] if counts[k] else math.nan for k in sums}
+
+@torch.inference_mode()
+def _mask_counts(model:AttentionModel, audio, visual, mask:str) -> dict:
+    "{modality: (features with ε = 1, features)} of one batch; a modality without a mask is left out."
+    eps = noise_masks(*input_attention(model, audio, visual)[:2], mask)
+    return {k: (e.sum().item(), e.numel()) for k, e in zip(('audio', 'visual'), eps) if e is not None}
 
 # %% ../nbs/11_perturb.ipynb #022a5745
 def _timed(fns:list, device, repeats:int=1) -> list:
     "The least seconds each of `fns` takes over `repeats` rounds (the fns interleaved in each), the device synchronised."
-    sync = torch.cuda.synchronize if torch.device(device).type == 'cuda' else (lambda: None)
-    best = [math.inf] * len(fns)
+    device, best = torch.device(device), [math.inf] * len(fns)
     for _ in range(repeats):
         for i, fn in enumerate(fns):
-            sync(); t0 = time.perf_counter(); fn(); sync()
+            _sync(device); t0 = time.perf_counter(); fn(); _sync(device)
             best[i] = min(best[i], time.perf_counter() - t0)
     return best
 
@@ -310,8 +314,7 @@ def bench_perturb(model:str='stan',     # a model name of `baselines.MODELS` wit
     torch.manual_seed(seed)
     m = make_model(model, Da, Dv, K).to(device).eval()
     a, v = (x.to(device) for x in random_inputs(B, T, *hw, Da, Dv, seed))
-    with torch.inference_mode(): relevance = input_attention(m, a, v)[:2]
-    share = {k: noise_masks(*relevance, k)[1].mean().item() for k in MASKS}   # of the visual cells, per mask
+    share = {k: (lambda ones, n: ones / n)(*_mask_counts(m, a, v, k)['visual']) for k in MASKS}  # of the visual cells
     mask = mask or max(MASKS, key=share.get)
     sigma2 = np.linspace(0, 1, levels).tolist()
     args = (m, a, v, mask, sigma2, n_samples, 'sigmoid', seed)
