@@ -10,6 +10,7 @@ from pathlib import Path
 from . import __version__
 from .core import StanError, plotly_js_path, get_device
 from .synth import write_synthav, preview_html, bench_synth
+from .pretrain import PretrainConfig, pretrain_encoders
 from .extract import extract_argparser, extract, bench_extract, format_bench_extract, ENCODER_PRESETS
 from .train import add_train_args, train_from_args, add_evaluate_args, evaluate_from_args, bench_train, format_bench_train
 from .demo import run_demo, explain_runs, DEMO_MODELS, DEMO_POSTHOC
@@ -17,8 +18,8 @@ from .attribution import METHODS
 from .perturb import bench_perturb
 
 # %% auto #0
-__all__ = ['cmd_synth', 'cmd_bench', 'cmd_train', 'cmd_evaluate', 'cmd_extract', 'cmd_demo', 'cmd_explain', 'cmd_site_assets',
-           'build_parser', 'main']
+__all__ = ['cmd_synth', 'cmd_pretrain', 'add_pretrain_args', 'cmd_bench', 'cmd_train', 'cmd_evaluate', 'cmd_extract', 'cmd_demo',
+           'cmd_explain', 'cmd_site_assets', 'build_parser', 'main']
 
 # %% ../nbs/16_cli.ipynb #13489416
 def cmd_synth(args):
@@ -27,6 +28,29 @@ def cmd_synth(args):
     print(f"wrote {args.n} SynthAV clips (seed {args.seed}) to {out}")
     if args.preview: print(f"preview: {preview_html(out, args.preview)}")
     return 0
+
+# %% ../nbs/16_cli.ipynb #126ae981
+def cmd_pretrain(args):
+    "Pretrain the SynthAV encoders into `args.out` and say whether the files equal the shipped ones."
+    from dataclasses import fields
+    cfg = PretrainConfig(**{f.name: getattr(args, f.name) for f in fields(PretrainConfig)})
+    r = pretrain_encoders(args.out, cfg, progress=not args.quiet)
+    print(f"pretrained the SynthAV encoders in {r['seconds']['total']:.0f} s (corpus {r['seconds']['corpus']:.0f} s) -> {r['out']}")
+    for name, sha in r['sha256'].items():
+        print(f"  {name}.pt sha256 {sha[:16]}: {'equal to' if r['equal_to_shipped'][name] else 'differs from'} the shipped file")
+    return 0
+
+def add_pretrain_args(p:argparse.ArgumentParser # the subcommand's parser
+                     ) -> argparse.ArgumentParser:
+    "`--out`, `--quiet` and one flag per `PretrainConfig` field, its docment as help."
+    from dataclasses import fields
+    from fastcore.docments import docments
+    docs = docments(PretrainConfig)
+    p.add_argument('--out', required=True, help='folder for the weight files and pretrain.json')
+    for f in fields(PretrainConfig):
+        p.add_argument(f"--{f.name.replace('_', '-')}", dest=f.name, type=type(f.default), default=f.default, help=f"{docs[f.name]} (default {f.default})")
+    p.add_argument('--quiet', action='store_true', help='no progress bars')
+    return p
 
 # %% ../nbs/16_cli.ipynb #54c9a7f6
 def cmd_bench(args):
@@ -72,7 +96,8 @@ def cmd_extract(args):
     "Extract a feature file; exit status 1 only if no clip could be extracted."
     kw = {k: v for k, v in vars(args).items() if k not in ('command', 'func')}
     res = extract(**kw)
-    print(f"{res['status']}: {res.get('extracted', 0)} clips -> {res['out']} ({res.get('failed', 0)} failed: {res['failures']})")
+    print(f"{res['status']}: {res.get('extracted', 0)} clips -> {res['out']} ({res.get('failed', 0)} failed: {res['failures']})\n"
+          f"  encoders: {res['encoders']} preset; {res['weights']}")
     return 1 if res['status'] == 'empty' else 0
 
 # %% ../nbs/16_cli.ipynb #3c02107f
@@ -118,6 +143,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument('--preview', default=None, help='also write this HTML page: frames with boxes, spectrograms with intervals')
     s.add_argument('--quiet', action='store_true', help='no progress bar')
     s.set_defaults(func=cmd_synth)
+
+    add_pretrain_args(sub.add_parser('pretrain', help='pretrain the SynthAV encoders from scratch (the shipped weights)')).set_defaults(func=cmd_pretrain)
 
     b = sub.add_parser('bench', help='benchmarks that print measured numbers')
     b.add_argument('what', choices=['synth', 'extract', 'train', 'perturb'], help='what to measure')

@@ -129,7 +129,8 @@ def explain_runs(runs:dict,              # {model name: run folder}; 'stan' requ
                              'visual cells relevant': share[m]['visual']} for m, r in res['tvd_ratio_at_1'].items()}).T
     res['metrics'] = metrics.to_dict('index')
     note = (f"<p class='stan-note'>Features: {enc}. Split: {split} ({len(ds)} clips). Numbers produced by this run of "
-            f"stan_nb {__version__}; with random-initialised encoders they are not comparable to the paper's.</p>")
+            f"stan_nb {__version__}, with the encoder weights named here; the paper's numbers come from other data and "
+            f"encoders, and are not comparable in level.</p>")
     sections = [('Setup', note), ('Recognition (Tables 1–2)', metrics),
                 ('Perturbation tests (Fig. 3)', [perturbation_figure(curves), table_html(fig3),
                     "<p class='stan-note'>Relevant: attention ≥ 0.5 (the rest is irrelevant). The shares say how much of "

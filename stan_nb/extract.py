@@ -14,6 +14,7 @@ from pathlib import Path
 import av
 import h5py
 import numpy as np
+import pandas as pd
 import torch
 import torch.distributed as dist
 from torch import nn
@@ -25,13 +26,14 @@ from .features import FeatureWriter, make_splits, set_splits, validate_features,
 from .audio import VGGISH_SR, VGGishEncoder, load_vggish, resample
 from .visual import ResNetEncoder, load_resnet
 from .synth import synth_config, write_synthav
+from .pretrain import synthav_encoders, segment_probe
 
 # %% auto #0
 __all__ = ['LENGTH_TOL', 'FAILURE_COLUMNS', 'ENCODER_PRESETS', 'segment_times', 'frame_at', 'ClipError', 'decode_clip',
            'write_video', 'write_broken_files', 'SynthSource', 'VideoSource', 'open_source', 'rank_chunks',
-           'read_failures', 'FailureLog', 'encoder_options', 'make_encoders', 'encode_chunk', 'extract_shard',
-           'chunk_slots', 'write_rows', 'merge_shards', 'extract', 'bench_extract', 'format_bench_extract',
-           'extract_argparser', 'main']
+           'read_failures', 'FailureLog', 'encoder_options', 'make_encoders', 'preset_encoders', 'check_feature_range',
+           'encode_chunk', 'extract_shard', 'chunk_slots', 'write_rows', 'merge_shards', 'extract', 'bench_extract',
+           'format_bench_extract', 'probe_encoders', 'extract_argparser', 'main']
 
 # %% ../nbs/05_extract.ipynb #2e02916e
 def segment_times(T:int, # segments
@@ -340,10 +342,12 @@ class FailureLog:
 
 # %% ../nbs/05_extract.ipynb #b32fb963
 ENCODER_PRESETS = {
-    'paper': dict(audio_width=1.0, visual_encoder='resnet152', visual_layers='layer4', size=224, frames_per_segment=2),
-    'synthav': dict(audio_width=0.25, visual_encoder='resnet18', visual_layers='layer2', size=80, frames_per_segment=1),
-    'synthav-r18': dict(audio_width=1.0, visual_encoder='resnet18', visual_layers='layer3', size=112, frames_per_segment=2),
+    'paper': dict(audio_width=1.0, visual_encoder='resnet152', visual_layers='layer4', size=224, frames_per_segment=2, weights=None),
+    'synthav': dict(audio_width=0.125, visual_encoder='resnet18', visual_layers='layer2', size=80, frames_per_segment=1, weights='synthav'),
+    'synthav-random': dict(audio_width=0.125, visual_encoder='resnet18', visual_layers='layer2', size=80, frames_per_segment=1, weights=None),
+    'synthav-r18': dict(audio_width=1.0, visual_encoder='resnet18', visual_layers='layer3', size=112, frames_per_segment=2, weights=None),
 }
+_ARCHITECTURE = ('audio_width', 'visual_encoder', 'visual_layers', 'size')   # what shipped weights fix
 
 def encoder_options(encoders:str='auto',  # a preset of `ENCODER_PRESETS`, or 'auto'
                     kind:str='synth',     # the source kind: 'synth', 'folder' or 'csv'
@@ -353,9 +357,14 @@ def encoder_options(encoders:str='auto',  # a preset of `ENCODER_PRESETS`, or 'a
     "The encoder options: the preset's (`auto`: 'synthav' for SynthAV without weights, else 'paper'), then those given."
     name = ('synthav' if kind == 'synth' and not pretrained else 'paper') if encoders == 'auto' else encoders
     if name not in ENCODER_PRESETS: raise ValueError(f"encoders: expected 'auto' or one of {list(ENCODER_PRESETS)}, found {encoders!r}")
-    unknown = set(given) - set(ENCODER_PRESETS[name])
-    if unknown: raise ValueError(f"encoder options: expected some of {list(ENCODER_PRESETS[name])}, found {sorted(unknown)}")
-    return dict(ENCODER_PRESETS[name], **{k: v for k, v in given.items() if v is not None}, encoders=name)
+    preset = ENCODER_PRESETS[name]
+    unknown = set(given) - set(preset) - {'weights'}
+    if unknown: raise ValueError(f"encoder options: expected some of {[k for k in preset if k != 'weights']}, found {sorted(unknown)}")
+    changed = [k for k in _ARCHITECTURE if given.get(k) is not None and given[k] != preset[k]]
+    if preset['weights'] and changed:
+        raise ValueError(f"{changed[0]}: the {name!r} preset's pretrained weights need {preset[changed[0]]!r}, found {given[changed[0]]!r} "
+                         f"(encoders='{name}-random' for a random-init encoder of another shape)")
+    return dict(preset, **{k: v for k, v in given.items() if v is not None}, encoders=name)
 
 # %% ../nbs/05_extract.ipynb #37738204
 def make_encoders(audio_encoder='vggish',      # 'vggish' or a VGGishEncoder
@@ -378,6 +387,29 @@ def make_encoders(audio_encoder='vggish',      # 'vggish' or a VGGishEncoder
         load_resnet(visual_encoder, visual_weights, visual_layers, size, resize=size, seed=seed, device=device)
     if size is not None and v.size != size: raise ValueError(f"size: the visual encoder takes {v.size} px, found size={size}")
     return a.to(memory_format=torch.channels_last), v.to(memory_format=torch.channels_last)
+
+def preset_encoders(opts:dict,     # options from `encoder_options`
+                    seed:int=0,     # seed of random-init encoders
+                    device='cpu'    # where they run
+                   ) -> tuple:
+    "The (audio, visual) encoders of a preset without given weights: its shipped weights if it has them, else random-init."
+    if opts.get('weights') == 'synthav': return make_encoders(*synthav_encoders(device=device), size=None, device=device)
+    return make_encoders(visual_encoder=opts['visual_encoder'], visual_layers=opts['visual_layers'], size=opts['size'],
+                         seed=seed, device=device, audio_width=opts['audio_width'])
+
+def check_feature_range(audio_enc:VGGishEncoder, visual_enc:ResNetEncoder, # the encoders
+                        dtype:str='float16' # the feature file's dtype
+                       ):
+    "Refuse encoders whose features, on a seeded test frame and second of audio, are not finite or do not fit `dtype`."
+    rng = np.random.default_rng(0)
+    frame = torch.from_numpy(rng.integers(0, 256, (1, visual_enc.size, visual_enc.size, 3), dtype=np.uint8))
+    wav = torch.from_numpy(rng.uniform(-0.3, 0.3, VGGISH_SR).astype(np.float32))
+    limit = float(np.finfo(dtype).max)
+    for enc, x in ((audio_enc, audio_enc.encode(wav, VGGISH_SR, 1)), (visual_enc, visual_enc.encode_frames(frame))):
+        top = float(x.float().abs().max())
+        if not np.isfinite(top) or top > limit:
+            raise DataError(f"{enc.info['encoder']} ({enc.info['weights']})", 'features', f"finite values within {dtype}'s range (|x| <= {limit:.6g}) on a test input",
+                            f"max |x| = {top:.3g}", hint="give pretrained weights (--audio-weights / --visual-weights), or --dtype float32")
 
 def encode_chunk(frames:np.ndarray,   # uint8 [B, T*F, S, S, 3]
                  wav:np.ndarray,      # float32 [B, T*16000]
@@ -622,7 +654,7 @@ def extract(source,                       # a SynthAV .h5, a folder of videos, o
             T:int|None=None,              # segments per clip (None: the SynthAV file's T, else 10)
             frames_per_segment:int|None=None, # F frames sampled per segment (None: the preset's)
             classes=None,                 # class names (folder: all labels 0; csv: default from the CSV)
-            encoders:str='auto',          # preset: 'auto' ('synthav' for SynthAV without weights, else 'paper'), 'paper', 'synthav', 'synthav-r18'
+            encoders:str='auto',          # preset: 'auto' ('synthav' for SynthAV without weights, else 'paper'), or one of `ENCODER_PRESETS`
             audio_encoder='vggish',       # 'vggish' or a VGGishEncoder
             visual_encoder=None,          # a torchvision ResNet name or a ResNetEncoder (None: the preset's)
             audio_weights=None,           # None (random-init), a path, or 'hub'
@@ -658,13 +690,17 @@ def extract(source,                       # a SynthAV .h5, a folder of videos, o
     if world > 1 and overwrite: dist.barrier()
     device = get_device(str(device))
     if device.type == 'cuda' and world > 1: device = torch.device('cuda', int(os.environ.get('LOCAL_RANK', rank)) % torch.cuda.device_count())
-    a, v = make_encoders(audio_encoder, visual_encoder if built else opts['visual_encoder'], audio_weights, audio_pca,
-                         visual_weights, opts['visual_layers'], size if built else opts['size'], seed, device, opts['audio_width'])
+    given = built or audio_encoder != 'vggish' or any(w is not None for w in (audio_weights, audio_pca, visual_weights))
+    a, v = preset_encoders(opts, seed, device) if not given else \
+        make_encoders(audio_encoder, visual_encoder if built else opts['visual_encoder'], audio_weights, audio_pca,
+                      visual_weights, opts['visual_layers'], size if built else opts['size'], seed, device, opts['audio_width'])
+    check_feature_range(a, v, dtype)
     cfg = dict(source=str(Path(source).resolve()), kind=src.kind, n=len(src), T=src.T, F=F, classes=src.classes,
                size=v.size, dtype=dtype, batch_size=batch_size, world_size=world, min_seconds=min_seconds,
                encoders=opts['encoders'], audio_encoder=a.info, visual_encoder=v.info)
     summary = dict(out=str(out), failures=str(out.with_name(out.name + '.failures.csv')), source=str(source),
                    kind=src.kind, clips=len(src), T=src.T, F=F, encoders=opts['encoders'], num_workers=num_workers,
+                   weights=f"audio {a.info['weights']}; visual {v.info['weights']}",
                    rank=rank, world_size=world)
     shards = list(out.parent.glob(f"{out.name}.rank*.h5"))
     if out.exists() and not shards:
@@ -719,8 +755,7 @@ def bench_extract(n:int=1000,           # SynthAV clips (generated, untimed, unl
         path = Path(source) if source else write_synthav(Path(d)/'synthav.h5', n, seed, progress=False)
         t_gen = time.perf_counter() - t
         o = encoder_options(encoders, 'synth', **options)
-        a, v = make_encoders(visual_encoder=o['visual_encoder'], visual_layers=o['visual_layers'], size=o['size'],
-                             seed=seed, device=get_device(str(device)), audio_width=o['audio_width'])
+        a, v = preset_encoders(o, seed, get_device(str(device)))
         src = open_source(path, 'synth', F=o['frames_per_segment'])
         chunks = rank_chunks(len(src), batch_size)
         batch = lambda ch: chunk_slots([(i, src.load(i, v.size)) for i in ch], ch[0], batch_size)
@@ -760,6 +795,21 @@ def format_bench_extract(r:dict, # from `bench_extract`
             f"  where the end-to-end time went: waiting for loaded clips {r['t_wait']:.1f} s, audio {r['t_audio']:.1f} s, "
             f"visual {r['t_visual']:.1f} s, writing {r['t_write']:.1f} s, merge and set-up {r['t_merge']:.1f} s\n"
             f"  CPU: forward {r['forward_cpu_s']:.1f} s, end to end {r['e2e_cpu_s']:.1f} s + workers {r['e2e_workers_cpu_s']:.1f} s")
+
+# %% ../nbs/05_extract.ipynb #7c2c4979
+def probe_encoders(raw,              # a raw SynthAV file
+                   folder,           # where the feature files go
+                   presets=('synthav-random', 'synthav'), # the encoder presets to compare
+                   progress:bool=False # show extraction progress
+                  ) -> pd.DataFrame:  # `segment_probe` of each preset, with its weights
+    "Extract `raw` with each preset and probe the features."
+    out = []
+    for p in presets:
+        feats = Path(folder)/f"probe_{p}.h5"
+        extract(raw, feats, encoders=p, seed=0, progress=progress, overwrite=True)
+        with h5py.File(feats, 'r') as f: w = f"audio {f.attrs['audio_weights']}; visual {f.attrs['visual_weights']}"
+        out.append(segment_probe(feats, raw).assign(encoders=p, weights=w))
+    return pd.concat(out, ignore_index=True)
 
 # %% ../nbs/05_extract.ipynb #5341a701
 def _splits_arg(s:str):

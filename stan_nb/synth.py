@@ -19,12 +19,12 @@ from tqdm.auto import tqdm
 from .core import DataError
 
 # %% auto #0
-__all__ = ['SHAPES', 'TEXTURES', 'CLASSES', 'SHAPE_EXTENT', 'Look', 'Sound', 'ClassSpec', 'confusable_pairs', 'confusion_groups',
-           'SynthConfig', 'make_event', 'sample_events', 'audio_ground_truth', 'clip_labels', 'shape_mask',
-           'texture_mask', 'shape_box', 'draw_object', 'trajectory', 'render_background', 'add_camera_noise',
-           'render_video', 'segment_boxes', 'render_sound', 'render_audio', 'render_clip', 'make_clip', 'jpeg_uri',
-           'synth_figure', 'log_spectrogram', 'spectrogram_figure', 'write_synthav', 'synth_config', 'read_clip',
-           'bench_synth', 'preview_html', 'observer_scores']
+__all__ = ['SHAPES', 'TEXTURES', 'CLASSES', 'SHAPE_EXTENT', 'PRETRAIN_SEEDS', 'Look', 'Sound', 'ClassSpec', 'confusable_pairs',
+           'confusion_groups', 'SynthConfig', 'make_event', 'sample_events', 'audio_ground_truth', 'clip_labels',
+           'shape_mask', 'texture_mask', 'shape_box', 'draw_object', 'trajectory', 'render_background',
+           'add_camera_noise', 'render_video', 'segment_boxes', 'render_sound', 'render_audio', 'render_clip',
+           'make_clip', 'jpeg_uri', 'synth_figure', 'log_spectrogram', 'spectrogram_figure', 'write_synthav',
+           'synth_config', 'read_clip', 'bench_synth', 'preview_html', 'observer_scores']
 
 # %% ../nbs/01_synth.ipynb #d29fd70c
 @dataclass(frozen=True)
@@ -508,6 +508,7 @@ def spectrogram_figure(clip:dict, cfg:SynthConfig=None) -> go.Figure:
 
 # %% ../nbs/01_synth.ipynb #b97bcb61
 _ARRAYS = ('frames', 'audio', 'labels', 'audio_gt', 'visual_boxes', 'frame_boxes')
+PRETRAIN_SEEDS = range(1_000_000, 1_001_000)  # reserved for the encoders' pretraining corpus (`stan_nb.pretrain`)
 
 def _create(h5:h5py.File, n:int, cfg:SynthConfig):
     "Create the datasets of an `n`-clip file, one clip per chunk."
@@ -544,6 +545,9 @@ def write_synthav(path,                # the .h5 file to write
                   workers:int=None     # generating processes; all cores by default, 1 for none
                  ) -> Path:
     "Generate and write `n` SynthAV clips; the file appears only when complete."
+    if seed in PRETRAIN_SEEDS:
+        raise ValueError(f"seed: expected a seed outside {PRETRAIN_SEEDS.start}..{PRETRAIN_SEEDS.stop - 1} (reserved for "
+                         f"pretraining the SynthAV encoders), found {seed}")
     cfg, path = cfg or SynthConfig(), Path(path)
     workers = workers or os.cpu_count() or 1
     tmp = path.with_name(path.name + '.tmp')

@@ -212,9 +212,9 @@ RESUME_KEYS = ('model', 'model_kw', 'features', 'standardize', 'epochs', 'batch_
 
 def encoder_note(attrs:dict # the feature file's attributes (`validate_features(...)['attrs']`)
                 ) -> str:
-    "'audio: ENCODER (WEIGHTS), visual: ENCODER (WEIGHTS)' from a feature file's attributes."
-    return ', '.join(f"{m}: {attrs.get(f'{m}_encoder', 'unknown encoder')} ({attrs.get(f'{m}_weights', 'unknown weights')})"
-                     for m in ('audio', 'visual'))
+    "'audio: ENCODER (WEIGHTS), visual: ENCODER (WEIGHTS)' from a feature file's attributes, the encoders by name."
+    def name(m): e = attrs.get(f'{m}_encoder', 'unknown encoder'); return e.get('encoder', '?') if isinstance(e, dict) else str(e)
+    return ', '.join(f"{m}: {name(m)} ({attrs.get(f'{m}_weights', 'unknown weights')})" for m in ('audio', 'visual'))
 
 def _json_safe(x):
     "`x` with every value JSON can hold (other values as their str)."

@@ -15,8 +15,8 @@ from .core import DataError, get_device, read_manifest
 from .audio import load_state_dict_file, load_strict
 
 # %% auto #0
-__all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'RESNET_STAGES', 'check_frames', 'preprocess_frames', 'resnet_trunk', 'ResNetEncoder',
-           'load_resnet']
+__all__ = ['IMAGENET_MEAN', 'IMAGENET_STD', 'RESNET_STAGES', 'check_frames', 'preprocess_frames', 'resnet_trunk',
+           'scale_residuals_', 'ResNetEncoder', 'load_resnet']
 
 # %% ../nbs/04_visual.ipynb #c2cd565d
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
@@ -51,6 +51,15 @@ def resnet_trunk(net:nn.Module,        # a torchvision ResNet
     stages = RESNET_STAGES[:RESNET_STAGES.index(layers) + 1]
     return nn.Sequential(net.conv1, net.bn1, net.relu, net.maxpool, *(getattr(net, s) for s in stages))
 
+# %% ../nbs/04_visual.ipynb #be52e949
+def scale_residuals_(net:nn.Module # a torchvision ResNet (or part of one), changed in place
+                    ) -> nn.Module:
+    "Give the last BatchNorm of every residual branch the weight 1/sqrt(L), L the number of residual blocks (Fixup, SkipInit)."
+    from torchvision.models.resnet import BasicBlock, Bottleneck
+    blocks = [m for m in net.modules() if isinstance(m, (BasicBlock, Bottleneck))]
+    for b in blocks: nn.init.constant_((b.bn3 if isinstance(b, Bottleneck) else b.bn2).weight, len(blocks) ** -0.5)
+    return net
+
 # %% ../nbs/04_visual.ipynb #5b70a1b9
 def _is_path(weights) -> bool: return isinstance(weights, Path) or str(weights).endswith(('.pth', '.pt')) or Path(str(weights)).is_file()
 
@@ -59,8 +68,9 @@ def _resnet(name:str, weights, seed:int) -> tuple[nn.Module, str, str]:
     if weights is None:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
-            return (torchvision.models.get_model(name, weights=None), f"random-init (seed {seed})",
-                    "torchvision default: kaiming-normal (fan_out, relu) convs, BN weight 1 / bias 0")
+            return (scale_residuals_(torchvision.models.get_model(name, weights=None)), f"random-init (seed {seed})",
+                    "torchvision default: kaiming-normal (fan_out, relu) convs, BN weight 1 / bias 0, "
+                    "residual branches' last BN weight 1/sqrt(blocks) (scale_residuals_)")
     if _is_path(weights):
         net = torchvision.models.get_model(name, weights=None)
         sd, source = load_state_dict_file(weights, f"{name}_imagenet" if f"{name}_imagenet" in read_manifest() else None)
