@@ -217,8 +217,9 @@ def perturbation_test(model:AttentionModel,  # STAN, ABN, AV-ABN, ...
 
 # %% ../nbs/11_perturb.ipynb #f8f5ea0d
 def curves_frame(tvds:dict,       # {(model name, mask): [levels, N] per-clip mean TVD}
-                 sigma2=SIGMA2    # the levels
-                ) -> pd.DataFrame: # columns model, mask, sigma2, tvd_mean, tvd_sem, n
+                 sigma2=SIGMA2,   # the levels
+                 K:int|None=None  # classes, for the 'sigmoid' TVD: adds its bounded form; None: not added
+                ) -> pd.DataFrame: # columns model, mask, sigma2, tvd_mean, tvd_sem, n (and tvd_bounded_mean, tvd_bounded_sem)
     "The tidy perturbation-curve table: mean and standard error over clips per model, mask and level."
     levels, rows = _sigma2(sigma2).tolist(), []
     for (name, mask), x in tvds.items():
@@ -229,7 +230,9 @@ def curves_frame(tvds:dict,       # {(model name, mask): [levels, N] per-clip me
         sem = x.std(1, ddof=1) / math.sqrt(n) if n > 1 else np.full(len(levels), np.nan)
         rows += [dict(model=name, mask=mask, sigma2=s2, tvd_mean=m, tvd_sem=e, n=n)
                  for s2, m, e in zip(levels, x.mean(1), sem)]
-    return pd.DataFrame(rows, columns=['model', 'mask', 'sigma2', 'tvd_mean', 'tvd_sem', 'n'])
+    df = pd.DataFrame(rows, columns=['model', 'mask', 'sigma2', 'tvd_mean', 'tvd_sem', 'n'])
+    if K is not None: df = df.assign(tvd_bounded_mean=df.tvd_mean * 2 / K, tvd_bounded_sem=df.tvd_sem * 2 / K)
+    return df
 
 def perturbation_curves(models:dict,           # {name: AttentionModel}
                         dataset,               # items with 'audio' and 'visual' (an `AVFeatureDataset`)
@@ -256,7 +259,8 @@ def perturbation_curves(models:dict,           # {name: AttentionModel}
                     tvds[name, m].append(perturbation_test(model, a, v, m, sigma2, n_samples, dist, seed + i,
                                                            modalities, max_batch).cpu())
                     bar.update()
-    return curves_frame({k: torch.cat(x, 1) for k, x in tvds.items()}, sigma2)
+    K = len(dataset[0]['labels']) if dist == 'sigmoid' else None                   # the paper's form: add the bounded one
+    return curves_frame({k: torch.cat(x, 1) for k, x in tvds.items()}, sigma2, K)
 
 # %% ../nbs/11_perturb.ipynb #be8876b5
 def perturbed_share(model:AttentionModel, # STAN, ABN, AV-ABN, ...

@@ -228,34 +228,40 @@ def time_figure(audio,                     # [n] mono samples
 
 # %% ../nbs/14_viz.ipynb #00c6ad0d
 _CURVE_COLUMNS = ('model', 'mask', 'sigma2', 'tvd_mean', 'tvd_sem')
+_TVD_FORMS = {'tvd': "TVD, the paper's form ½Σ|Δσ|", 'tvd_bounded': 'bounded TVD (mean Bernoulli TV, [0, 1])'}
 
 def _rgba(hex_colour:str, alpha:float) -> str:
     r, g, b = (int(hex_colour[i:i + 2], 16) for i in (1, 3, 5))
     return f"rgba({r},{g},{b},{alpha})"
 
-def perturbation_figure(df:pd.DataFrame,  # from `perturbation_curves`: model, mask, sigma2, tvd_mean, tvd_sem, n
+def _curve_traces(d:pd.DataFrame, form:str, model:str, c:str, legend:bool) -> list:
+    "The ± SEM band and the line of one model's curve, in `form` ('tvd' or 'tvd_bounded')."
+    x, y, e = d['sigma2'].to_numpy(), d[f'{form}_mean'].to_numpy(), d[f'{form}_sem'].fillna(0).to_numpy()
+    band = go.Scatter(x=np.r_[x, x[::-1]], y=np.r_[y + e, (y - e)[::-1]], fill='toself', mode='lines', line_width=0,
+                      fillcolor=_rgba(c, .2), legendgroup=model, showlegend=False, hoverinfo='skip', name=f"{model} ± SEM")
+    line = go.Scatter(x=x, y=y, mode='lines+markers', name=model, legendgroup=model, showlegend=legend, line=dict(color=c),
+                      marker_size=5, hovertemplate=f"{model}: σ² = %{{x}}, {form.replace('_', ' ').upper()} = %{{y:.3f}}<extra></extra>")
+    return [band, line]
+
+def perturbation_figure(df:pd.DataFrame,  # from `perturbation_curves`: model, mask, sigma2, tvd_mean, tvd_sem, n (, tvd_bounded_*)
                         title:str='Perturbation tests (Fig. 3)'
                        ) -> go.Figure:
-    "TVD against σ², one panel per mask (relevant, irrelevant), one line per model with a ± SEM band."
+    "TVD against σ², one panel per mask (relevant, irrelevant), one line per model with a ± SEM band; a second row with the bounded TVD when `df` has it."
     missing = [c for c in _CURVE_COLUMNS if c not in df.columns]
     if missing: raise ValueError(f"df: expected columns {list(_CURVE_COLUMNS)}, found {list(df.columns)} (missing {missing})")
     masks = [m for m in ('relevant', 'irrelevant') if m in set(df['mask'])] + sorted(set(df['mask']) - {'relevant', 'irrelevant'})
-    fig = make_subplots(rows=1, cols=len(masks), shared_yaxes=True, horizontal_spacing=.06,
-                        subplot_titles=[f"({chr(97 + i)}) {m} features" for i, m in enumerate(masks)])
+    forms = [f for f in _TVD_FORMS if f"{f}_mean" in df.columns]
+    fig = make_subplots(rows=len(forms), cols=len(masks), shared_yaxes=True, shared_xaxes=True, horizontal_spacing=.06,
+                        vertical_spacing=.12, subplot_titles=[f"({chr(97 + i)}) {m} features" for i, m in enumerate(masks)]
+                                                           + [''] * len(masks) * (len(forms) - 1))
     for i, model in enumerate(dict.fromkeys(df['model'])):
-        c = _PALETTE[i % len(_PALETTE)]
-        for j, m in enumerate(masks):
-            d = df[(df['model'] == model) & (df['mask'] == m)].sort_values('sigma2')
-            x, y, e = d['sigma2'].to_numpy(), d['tvd_mean'].to_numpy(), d['tvd_sem'].fillna(0).to_numpy()
-            fig.add_trace(go.Scatter(x=np.r_[x, x[::-1]], y=np.r_[y + e, (y - e)[::-1]], fill='toself', mode='lines',
-                                     line_width=0, fillcolor=_rgba(c, .2), legendgroup=model, showlegend=False,
-                                     hoverinfo='skip', name=f"{model} ± SEM"), 1, j + 1)
-            fig.add_trace(go.Scatter(x=x, y=y, mode='lines+markers', name=model, legendgroup=model, showlegend=j == 0,
-                                     line=dict(color=c), marker_size=5,
-                                     hovertemplate=f"{model}: σ² = %{{x}}, TVD = %{{y:.3f}}<extra></extra>"), 1, j + 1)
-    fig.update_xaxes(title_text='noise variance σ²')
-    fig.update_yaxes(title_text='TVD', row=1, col=1)
-    fig.update_layout(width=760, height=360, margin=dict(l=10, r=10, t=60, b=10), title=dict(text=title, font_size=13))
+        for r, form in enumerate(forms):
+            for j, m in enumerate(masks):
+                d = df[(df['model'] == model) & (df['mask'] == m)].sort_values('sigma2')
+                for t in _curve_traces(d, form, model, _PALETTE[i % len(_PALETTE)], r == 0 and j == 0): fig.add_trace(t, r + 1, j + 1)
+    fig.update_xaxes(title_text='noise variance σ²', row=len(forms))
+    for r, form in enumerate(forms): fig.update_yaxes(title_text=_TVD_FORMS[form], title_font_size=11, row=r + 1, col=1)
+    fig.update_layout(width=760, height=200 + 200 * len(forms), margin=dict(l=10, r=10, t=60, b=10), title=dict(text=title, font_size=13))
     return fig
 
 # %% ../nbs/14_viz.ipynb #9039dc6f
