@@ -13,8 +13,9 @@ from .core import DataError
 from .features import collate_av
 
 # %% auto #0
-__all__ = ['temporal_gt', 'temporal_mae', 'temporal_pointing_game', 'collect_outputs', 'temporal_pointing', 'cell_centres',
-           'argmax_points', 'box_distance_px', 'pointing_items', 'spatial_pointing_game', 'spatial_pointing']
+__all__ = ['SPACE_MAPS', 'TIME_MAPS', 'temporal_gt', 'temporal_mae', 'temporal_pointing_game', 'collect_outputs',
+           'temporal_pointing', 'stan_maps', 'class_temporal_pointing', 'cell_centres', 'argmax_points',
+           'box_distance_px', 'pointing_items', 'spatial_pointing_game', 'spatial_pointing']
 
 # %% ../nbs/12_pointing.ipynb #1df8489f
 def temporal_gt(audio_gt,              # [N, T, K] (or [T, K]) when each class sounds, 0/1
@@ -91,6 +92,47 @@ def temporal_pointing(model,                   # a model that returns `time_attn
     _need(data, dataset, 'audio_gt', 'temporal ground truth [N, T, K]')
     return temporal_pointing_game(data['time_attn'],
                                   temporal_gt(data['audio_gt'], data['labels'] if labelled_only else None), threshold)
+
+# %% ../nbs/12_pointing.ipynb #e162d28b
+SPACE_MAPS = ('A^s', 'A^st', 'M[k]', 'A^s·M[k]')   # STAN's explanations of where, [B, T, H, W]
+TIME_MAPS = ('A^t', 'σ(V[k])', 'A^t·σ(V[k])')      # and of when, [B, T]
+
+def stan_maps(out:dict, # a STAN forward's outputs: space_attn, st_attn and cam; time_attn and cav (either group may be absent)
+              k         # [B] the class whose maps each clip gets (a tensor or array of class indices)
+             ) -> dict: # {name: map} for the `SPACE_MAPS` and `TIME_MAPS` the outputs allow
+    "STAN's maps for class k: its gates A^s, A^st, A^t, the CAM M_t[k] (Eq. 2), σ(V_t[k]) (Eq. 4) and their gated products."
+    maps = {}
+    if 'cam' in out:
+        cam = out['cam']
+        m = torch.take_along_dim(cam, torch.as_tensor(k, dtype=torch.long, device=cam.device).view(-1, 1, 1, 1, 1), -1)[..., 0]
+        maps.update({'A^s': out['space_attn'], 'A^st': out['st_attn'], 'M[k]': m, 'A^s·M[k]': out['space_attn'] * m})
+    if 'cav' in out:
+        cav = out['cav']
+        v = torch.sigmoid(torch.take_along_dim(cav, torch.as_tensor(k, dtype=torch.long, device=cav.device).view(-1, 1, 1), -1)[..., 0])
+        maps.update({'A^t': out['time_attn'], 'σ(V[k])': v, 'A^t·σ(V[k])': out['time_attn'] * v})
+    return maps
+
+# %% ../nbs/12_pointing.ipynb #2a68a5e6
+def _games(maps:dict, gt:np.ndarray, truth:str, threshold:float) -> pd.DataFrame:
+    "`temporal_pointing_game` of each map and of the two constant maps against `gt`, as tidy rows."
+    maps = {**maps, 'constant 1': np.ones_like(gt), 'constant 0': np.zeros_like(gt)}
+    return pd.concat([temporal_pointing_game(np.asarray(m, dtype=np.float64), gt, threshold).reset_index().assign(map=name, truth=truth)
+                      for name, m in maps.items()], ignore_index=True)
+
+def class_temporal_pointing(model,               # STAN (any model whose outputs have time_attn and cav)
+                            dataset,             # items with labels and audio_gt
+                            batch_size:int=32,   # clips per forward
+                            device='cpu',        # where the model runs
+                            threshold:float=0.5  # binarisation threshold
+                           ) -> pd.DataFrame:    # rows: map, truth, attention (soft, binary), mae, sem, n
+    "Table 3 per class (every time map of `stan_maps` against when class k sounds) beside the paper's union version, with constant floors."
+    data = collect_outputs(model, dataset, ('time_attn', 'cav'), batch_size, device)
+    _need(data, dataset, 'audio_gt', 'temporal ground truth [N, T, K]')
+    i, k = np.nonzero(data['labels'])
+    maps = stan_maps(dict(time_attn=torch.from_numpy(data['time_attn'][i]), cav=torch.from_numpy(data['cav'][i])), k)
+    per_class = _games({n: m.numpy() for n, m in maps.items()}, data['audio_gt'][i, :, k].astype(np.float64), 'class k', threshold)
+    union = _games({'A^t': data['time_attn']}, temporal_gt(data['audio_gt'], data['labels']), 'union of the labelled classes', threshold)
+    return pd.concat([union, per_class], ignore_index=True)[['map', 'truth', 'attention', 'mae', 'sem', 'n']]
 
 # %% ../nbs/12_pointing.ipynb #0d3c166c
 def cell_centres(H:int, W:int # grid size
