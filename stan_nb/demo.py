@@ -19,7 +19,7 @@ from .features import AVFeatureDataset, validate_features
 from .extract import extract
 from .train import run_training, evaluate_run, load_run, encoder_note, run_dataset, run_norm
 from .perturb import perturbation_curves, perturbed_share
-from .pointing import temporal_pointing, class_temporal_pointing, spatial_pointing
+from .pointing import temporal_pointing, class_temporal_pointing, spatial_pointing, class_spatial_pointing, MAP_NAMES
 from .attribution import compare_methods
 from .viz import attention_figure, time_figure, perturbation_figure, table_html, report_html
 
@@ -52,6 +52,9 @@ def _pointing_tables(models:dict, ds, device='cpu') -> tuple:
             per_class.append(class_temporal_pointing(net, ds, device=device).assign(model=name))
         if 'space_attn' in out:
             spatial.append(spatial_pointing(net, ds, device=device).loc[['overall']].assign(model=name))
+        if 'cam' in out:                                             # STAN: every space map, each named
+            maps = class_spatial_pointing(net, ds, device=device)
+            spatial.append(maps.assign(model=[f"{name}: {k} ({MAP_NAMES[k]})" for k in maps.index]))
         net.cpu()
     return (pd.concat(temporal).reset_index(), pd.concat(per_class, ignore_index=True) if per_class else None,
             pd.concat(spatial).reset_index(drop=True))

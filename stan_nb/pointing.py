@@ -13,9 +13,9 @@ from .core import DataError
 from .features import collate_av
 
 # %% auto #0
-__all__ = ['SPACE_MAPS', 'TIME_MAPS', 'temporal_gt', 'temporal_mae', 'temporal_pointing_game', 'collect_outputs',
+__all__ = ['SPACE_MAPS', 'TIME_MAPS', 'MAP_NAMES', 'temporal_gt', 'temporal_mae', 'temporal_pointing_game', 'collect_outputs',
            'temporal_pointing', 'stan_maps', 'class_temporal_pointing', 'cell_centres', 'argmax_points',
-           'box_distance_px', 'pointing_items', 'spatial_pointing_game', 'spatial_pointing']
+           'box_distance_px', 'pointing_items', 'spatial_pointing_game', 'spatial_pointing', 'class_spatial_pointing']
 
 # %% ../nbs/12_pointing.ipynb #1df8489f
 def temporal_gt(audio_gt,              # [N, T, K] (or [T, K]) when each class sounds, 0/1
@@ -96,6 +96,9 @@ def temporal_pointing(model,                   # a model that returns `time_attn
 # %% ../nbs/12_pointing.ipynb #e162d28b
 SPACE_MAPS = ('A^s', 'A^st', 'M[k]', 'A^s·M[k]')   # STAN's explanations of where, [B, T, H, W]
 TIME_MAPS = ('A^t', 'σ(V[k])', 'A^t·σ(V[k])')      # and of when, [B, T]
+MAP_NAMES = {'A^s': 'space attention', 'A^st': 'space-time attention', 'M[k]': 'CAM of the class',
+             'A^s·M[k]': 'gated CAM of the class', 'A^t': 'time attention', 'σ(V[k])': 'CAV of the class',
+             'A^t·σ(V[k])': 'gated CAV of the class'}   # each map in words, for tables
 
 def stan_maps(out:dict, # a STAN forward's outputs: space_attn, st_attn and cam; time_attn and cav (either group may be absent)
               k         # [B] the class whose maps each clip gets (a tensor or array of class indices)
@@ -174,23 +177,23 @@ def pointing_items(boxes,                # [N, T, K, 4] normalised boxes, NaN wh
     return np.nonzero(ok)
 
 # %% ../nbs/12_pointing.ipynb #ec70fe81
-def spatial_pointing_game(space_attn,            # [N, T, H, W] attention maps
+def spatial_pointing_game(space_attn,            # [N, T, H, W] maps, or [N, T, H, W, K] one map per class (CAMs)
                           boxes,                 # [N, T, K, 4] normalised boxes, NaN where absent
                           labels=None,           # [N, K]: count only labelled classes; None: every visible object
                           classes=None,          # K class names (default 0..K-1)
                           tol_px:float=7.,       # tolerance in pixels
                           frame_size=(112, 112)  # (width, height) of the frame in pixels
                          ) -> pd.DataFrame:      # per class, 'overall', 'class mean': n, attention, random, centre
-    "Hit rates of the maps' argmax against the boxes, with the random-map and centre-prior baselines."
+    "Hit rates of the maps' argmax against the boxes (class k's box scored with class k's map when there is one per class), with the random-map and centre-prior baselines."
     a, b = np.asarray(space_attn, dtype=np.float64), np.asarray(boxes, dtype=np.float64)
-    if a.ndim != 4: raise ValueError(f"space_attn: expected [N, T, H, W], found shape {a.shape}")
+    if a.ndim not in (4, 5): raise ValueError(f"space_attn: expected [N, T, H, W] or [N, T, H, W, K], found shape {a.shape}")
     if b.shape[:2] != a.shape[:2]: raise ValueError(f"boxes: expected [N, T] = {a.shape[:2]} as in space_attn, found {b.shape[:2]}")
     n, t, k = pointing_items(b, labels)
-    box, H, W = b[n, t, k], *a.shape[2:]
+    box, (H, W) = b[n, t, k], a.shape[2:4]
     hit = lambda pts: box_distance_px(pts, box, frame_size) <= tol_px
     cx, cy = cell_centres(H, W)
     grid = np.stack(np.broadcast_arrays(cx[None, :], cy[:, None]), -1).reshape(-1, 1, 2)   # [H W, 1, 2]
-    items = pd.DataFrame(dict(cls=k, attention=hit(argmax_points(a)[n, t]), random=hit(grid).mean(0),
+    items = pd.DataFrame(dict(cls=k, attention=hit(argmax_points(a[n, t] if a.ndim == 4 else np.moveaxis(a, -1, 2)[n, t, k])), random=hit(grid).mean(0),
                               centre=hit(np.full((len(k), 2), 0.5))), dtype=float)
     names = list(classes) if classes is not None else [str(i) for i in range(b.shape[2])]
     per = items.groupby('cls').agg(n=('attention', 'size'), attention=('attention', 'mean'),
@@ -214,3 +217,20 @@ def spatial_pointing(model,                  # a model that returns `attn_key` [
     _need(data, dataset, 'visual_boxes', 'boxes [N, T, K, 4]')
     return spatial_pointing_game(data[attn_key], data['visual_boxes'], data['labels'] if labelled_only else None,
                                  getattr(dataset, 'classes', None), tol_px, frame_size)
+
+# %% ../nbs/12_pointing.ipynb #dcdf9c62
+def class_spatial_pointing(model,                  # STAN (outputs space_attn, st_attn and cam)
+                           dataset,                # items with labels and visual_boxes
+                           batch_size:int=32,      # clips per forward
+                           device='cpu',           # where the model runs
+                           tol_px:float=7.,        # tolerance in pixels
+                           frame_size=(112, 112)   # (width, height) of the frames the boxes are normalised to
+                          ) -> pd.DataFrame:       # one row per map of `SPACE_MAPS`: n, attention (hit rate), random, centre
+    "The spatial pointing game of each of STAN's space maps, labelled items only, class maps read for the item's class."
+    data = collect_outputs(model, dataset, ('space_attn', 'st_attn', 'cam'), batch_size, device)
+    _need(data, dataset, 'visual_boxes', 'boxes [N, T, K, 4]')
+    s, st, cam = data['space_attn'], data['st_attn'], data['cam']
+    maps = {'A^s': s, 'A^st': st, 'M[k]': cam, 'A^s·M[k]': s[..., None] * cam}
+    rows = [spatial_pointing_game(m, data['visual_boxes'], data['labels'], None, tol_px, frame_size).loc[['overall']].assign(map=name)
+            for name, m in maps.items()]
+    return pd.concat(rows).set_index('map')
