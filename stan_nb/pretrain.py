@@ -138,7 +138,10 @@ class _Pooled(nn.Module):
     def __init__(self, trunk:nn.Module): super().__init__(); self.trunk = trunk
     def forward(self, x): return self.trunk(x).mean((2, 3))
 
-def pretrain_visual(corpus:dict, cfg:PretrainConfig, bar=None) -> tuple:
+def pretrain_visual(corpus:dict,         # from `pretrain_corpus`
+                    cfg:PretrainConfig,  # steps, batch, learning rate, seed
+                    bar=None             # a tqdm bar advanced once per step
+                   ) -> tuple:           # (trunk in eval mode, losses)
     "The ResNet-18 trunk through `layer2`, trained to tag the looks of the corpus frames; returns (trunk, losses)."
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(cfg.seed)
@@ -147,7 +150,10 @@ def pretrain_visual(corpus:dict, cfg:PretrainConfig, bar=None) -> tuple:
     losses = fit_tagger(_Pooled(trunk), head, inputs, corpus['looks'], cfg.visual_steps, cfg.visual_batch, cfg, cfg.seed, bar)
     return trunk.eval(), losses
 
-def pretrain_audio(corpus:dict, cfg:PretrainConfig, bar=None) -> tuple:
+def pretrain_audio(corpus:dict,         # from `pretrain_corpus`
+                   cfg:PretrainConfig,  # width, steps, batch, learning rate, seed
+                   bar=None             # a tqdm bar advanced once per step
+                  ) -> tuple:           # (VGGish in eval mode, losses)
     "VGGish at `cfg.audio_width`, trained to tag the sounds of the corpus segments; returns (network, losses)."
     net = he_init_(VGGish(cfg.audio_width), cfg.seed)
     with torch.random.fork_rng(devices=[]):
