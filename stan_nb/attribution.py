@@ -19,7 +19,7 @@ from captum.attr import IntegratedGradients, LayerGradCam, NoiseTunnel, Saliency
 
 from .stan import AttentionModel, STAN, STANAudio, STANVisual
 from .baselines import (AudioBaseline, VisualBaseline, CAM, AVCAM, ABN, AVABN, Relationship, AverageEnsemble,
-                               FiLM, AttentionFusion)
+                               FiLM, AttentionFusion, EmbeddingAttentionFusion)
 from .visual import IMAGENET_MEAN, IMAGENET_STD
 from .features import collate_av
 from .pointing import argmax_points, box_distance_px
@@ -65,7 +65,8 @@ GRADCAM_LAYERS = {STANAudio: (None, 'features'), STAN: ('features', 'features.au
                   CAM: ('features', None), AVCAM: ('features', 'features.audio'),
                   ABN: ('features', None), AVABN: ('features', 'features.audio'),
                   Relationship: ('objects', 'g_q'), AverageEnsemble: ('visual.embed', 'audio.embed'),
-                  FiLM: ('embed', 'film'), AttentionFusion: ('visual', 'audio')} # (visual, audio) layer per model class
+                  FiLM: ('embed', 'film'), AttentionFusion: ('visual.embed', 'audio.embed'),
+                  EmbeddingAttentionFusion: ('visual', 'audio')} # (visual, audio) layer per model class
 
 def gradcam_layers(model:nn.Module # a model of the project (or a subclass of one)
                   ) -> tuple:      # (visual layer name | None, audio layer name | None)

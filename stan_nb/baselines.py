@@ -14,8 +14,10 @@ from .stan import (AVModel, AttentionModel, STAN, STANAudio, STANVisual, AudioEm
                           SpaceTimeFeatures, SpaceAttention, PooledClassifier, ChannelLastConv2d, MLP, cam_logits)
 
 # %% auto #0
-__all__ = ['MODELS', 'AudioBaseline', 'VisualBaseline', 'predicted_cam', 'CAM', 'AVCAM', 'ABN', 'AVABN', 'Relationship',
-           'mean_probability_logits', 'AverageEnsemble', 'FiLM', 'AttentionFusion', 'hyperparameters', 'make_model']
+__all__ = ['MODELS', 'VARIANTS', 'AudioBaseline', 'VisualBaseline', 'predicted_cam', 'CAM', 'AVCAM', 'ABN', 'AVABN',
+           'Relationship', 'RelationshipOneLayer', 'mixture_logits', 'mean_probability_logits', 'AverageEnsemble',
+           'FiLM', 'FiLMResBlock', 'AttentionFusion', 'EmbeddingAttentionFusion', 'STANSmall', 'hyperparameters',
+           'make_model']
 
 # %% ../nbs/08_baselines.ipynb #9b751707
 class AudioBaseline(AVModel):
@@ -127,18 +129,20 @@ class AVABN(ABN):
 
 # %% ../nbs/08_baselines.ipynb #102a59c5
 class Relationship(AVModel):
-    "Relation network [35], audio as the question: g over all pairs of visual cells with a_t, averaged; f; pool; FC."
+    "Relation network [35], audio as the question: an MLP g over all pairs of visual cells with a_t, averaged; f; pool; FC."
     def __init__(self, Da:int,            # audio embedding size
                  Dv:int,                  # visual channels
                  K:int,                   # number of classes
-                 D:int=128,               # hidden size
+                 D:int=128,               # hidden size (of g, f and the projections)
                  dropout:float=0.1,       # dropout in f and before the FC
+                 g_layers:int=4,          # layers of g_θ (four in [35])
                  **kw                     # other models' hyperparameters (ignored)
                 ):
         super().__init__(Da, Dv, K, D, dropout)
         self.objects = VisualEmbed(Dv, D)                                   # o_i: the projected grid cells
         self.g_i, self.g_j = nn.Linear(D, D, bias=False), nn.Linear(D, D, bias=False)
-        self.g_q = nn.Linear(Da, D)                                         # g's layer on [o_i, o_j, q], split
+        self.g_q = nn.Linear(Da, D)                                         # g's first layer on [o_i, o_j, q], split
+        self.g_rest = nn.Sequential(*[l for _ in range(g_layers - 1) for l in (nn.Linear(D, D), nn.ReLU())])
         self.f = MLP(D, D, dropout, out_relu=True)                          # f_phi
         self.head = PooledClassifier(D, K, dropout)                         # temporal pooling, FC
     def relations(self, audio:Tensor,     # [B, T, Da]
@@ -146,16 +150,31 @@ class Relationship(AVModel):
                  ) -> Tensor:             # [B, T, D]: mean over pairs of g([o_i, o_j, a_t])
         o = self.objects(visual).flatten(2, 3)                              # [B, T, N, D]
         pairs = self.g_i(o)[:, :, :, None] + self.g_j(o)[:, :, None] + self.g_q(audio)[:, :, None, None]
-        return F.relu(pairs).mean((2, 3))
+        return self.g_rest(F.relu(pairs)).mean((2, 3))
     def forward(self, audio:Tensor, visual:Tensor) -> dict:
         return dict(logits=self.head(self.f(self.relations(*self.check_inputs(audio, visual)))))
 
+class RelationshipOneLayer(Relationship):
+    "Relationship with a one-layer g_θ (a variant: far cheaper on large grids)."
+    def __init__(self, Da:int, Dv:int, K:int, # sizes, as `Relationship`
+                 D:int=128,               # hidden size
+                 dropout:float=0.1,       # dropout in f and before the FC
+                 g_layers:int=1,          # layers of g_θ
+                 **kw                     # other models' hyperparameters (ignored)
+                ): super().__init__(Da, Dv, K, D, dropout, g_layers)
+
+
 # %% ../nbs/08_baselines.ipynb #06d61ac0
+def mixture_logits(z:Tensor,                 # [M, ...] the members' logits
+                   log_w:Tensor|float=0.      # [M, ...] log mixture weights (summing to 1 over M); equal by default
+                  ) -> Tensor:                # [...] logit of Σ_m w_m σ(z_m)
+    "logit(Σ_m w_m σ(z_m)), computed in log space (finite for any finite logits and weights)."
+    return torch.logsumexp(F.logsigmoid(z) + log_w, 0) - torch.logsumexp(F.logsigmoid(-z) + log_w, 0)
+
 def mean_probability_logits(*logits:Tensor # the members' logits, same shape
                            ) -> Tensor:    # logit of the mean of their sigmoids
-    "logit((σ(z_1) + ... + σ(z_n)) / n), computed in log space (finite for any finite logits)."
-    z = torch.stack(logits)
-    return torch.logsumexp(F.logsigmoid(z), 0) - torch.logsumexp(F.logsigmoid(-z), 0)
+    "logit((σ(z_1) + ... + σ(z_n)) / n): the equal-weight `mixture_logits` (the log 1/n cancels)."
+    return mixture_logits(torch.stack(logits))
 
 class AverageEnsemble(AVModel):
     "Average Ensemble [32]: audio and visual baselines, each trained on its own; predictions (probabilities) averaged."
@@ -176,7 +195,7 @@ class AverageEnsemble(AVModel):
 
 # %% ../nbs/08_baselines.ipynb #70baf4c2
 class FiLM(AVModel):
-    "FiLM [34]: audio predicts (γ, β) that modulate each segment's visual maps in a residual block; pool; FC."
+    "FiLM [34] as the paper describes it: audio predicts (γ, β), an affine modulation of each segment's visual map; pool; FC."
     def __init__(self, Da:int,            # audio embedding size
                  Dv:int,                  # visual channels
                  K:int,                   # number of classes
@@ -185,18 +204,56 @@ class FiLM(AVModel):
                  **kw                     # other models' hyperparameters (ignored)
                 ):
         super().__init__(Da, Dv, K, D, dropout)
-        self.embed, self.conv = VisualEmbed(Dv, D), ChannelLastConv2d(D, D, 3)
+        self.embed = VisualEmbed(Dv, D)
         self.film = MLP(Da, 2 * D, dropout)                                 # the FiLM generator: a_t -> (Δγ, β)
         self.head = PooledClassifier(D, K, dropout)
+    def modulate(self, x:Tensor,          # [B, T, H, W, D] visual maps
+                 audio:Tensor             # [B, T, Da]
+                ) -> Tensor:              # [B, T, H, W, D]: γ_t ⊙ x + β_t
+        d_gamma, beta = self.film(audio)[:, :, None, None].chunk(2, -1)    # [B, T, 1, 1, D] each
+        return (1 + d_gamma) * x + beta
+    def forward(self, audio:Tensor, visual:Tensor) -> dict:
+        audio, visual = self.check_inputs(audio, visual)
+        return dict(logits=self.head(F.relu(self.modulate(self.embed(visual), audio))))
+
+class FiLMResBlock(FiLM):
+    "FiLM inside Perez et al.'s residual block (a variant): y = x + ReLU(FiLM(conv3×3(x)))."
+    def __init__(self, Da:int, Dv:int, K:int, # sizes, as `FiLM`
+                 D:int=128,               # channels
+                 dropout:float=0.1,       # dropout in the generator and before the FC
+                 **kw                     # other models' hyperparameters (ignored)
+                ):
+        super().__init__(Da, Dv, K, D, dropout)
+        self.conv = ChannelLastConv2d(D, D, 3)
     def forward(self, audio:Tensor, visual:Tensor) -> dict:
         audio, visual = self.check_inputs(audio, visual)
         x = self.embed(visual)                                              # [B, T, H, W, D]
-        d_gamma, beta = self.film(audio)[:, :, None, None].chunk(2, -1)    # [B, T, 1, 1, D] each
-        return dict(logits=self.head(x + F.relu((1 + d_gamma) * self.conv(x) + beta)))
+        return dict(logits=self.head(x + F.relu(self.modulate(self.conv(x), audio))))
+
 
 # %% ../nbs/08_baselines.ipynb #6ecabacf
 class AttentionFusion(AVModel):
-    "Attention Fusion [13]: per segment, a softmax over modalities weights the audio and visual embeddings; pool; FC."
+    "Attention Fusion [13]: the audio and visual baselines' predictions, averaged with attention weights per class."
+    loss_heads = ('logits', 'audio_logits', 'visual_logits')
+    def __init__(self, Da:int,            # audio embedding size
+                 Dv:int,                  # visual channels
+                 K:int,                   # number of classes
+                 D:int=128,               # hidden size of each member and of the attention network
+                 dropout:float=0.1,       # dropout of each member and in the attention network
+                 **kw                     # other models' hyperparameters (ignored)
+                ):
+        super().__init__(Da, Dv, K, D, dropout)
+        self.audio, self.visual = AudioBaseline(Da, Dv, K, D, dropout), VisualBaseline(Da, Dv, K, D, dropout)
+        self.attend = MLP(2 * K, 2 * K, dropout, d_hidden=D)                # [p^a, p^v] -> a score per (modality, class)
+    def forward(self, audio:Tensor, visual:Tensor) -> dict: # logits, audio_logits, visual_logits, modality_attn [B, 2, K]
+        audio, visual = self.check_inputs(audio, visual)
+        z = torch.stack([self.audio(audio, None)['logits'], self.visual(None, visual)['logits']], 1)   # [B, 2, K]
+        log_alpha = self.attend(torch.sigmoid(z).flatten(1)).view(z.shape).log_softmax(1)            # over modalities
+        return dict(logits=mixture_logits(z.transpose(0, 1), log_alpha.transpose(0, 1)),
+                    audio_logits=z[:, 0], visual_logits=z[:, 1], modality_attn=log_alpha.exp())
+
+class EmbeddingAttentionFusion(AVModel):
+    "Attention Fusion on embeddings (a variant): per segment, a softmax over modalities weights the embeddings; pool; FC."
     def __init__(self, Da:int,            # audio embedding size
                  Dv:int,                  # visual channels
                  K:int,                   # number of classes
@@ -214,12 +271,27 @@ class AttentionFusion(AVModel):
         alpha = self.score(e)[..., 0].softmax(-1)                                    # [B, T, 2]
         return dict(logits=self.head((alpha[..., None] * e).sum(2)), modality_attn=alpha)
 
+
+# %% ../nbs/08_baselines.ipynb #5340d241
+class STANSmall(STAN):
+    "STAN with D = 64: the parameter-matched control (about AV-ABN's size)."
+    def __init__(self, Da:int, Dv:int, K:int, # sizes, as `STAN`
+                 D:int=64,                # hidden size
+                 dropout:float=0.1,       # dropout, as `STAN`
+                 **kw                     # STAN's other hyperparameters (cam_kernel, gate_kernel)
+                ): super().__init__(Da, Dv, K, D, dropout, **kw)
+
+
 # %% ../nbs/08_baselines.ipynb #93f7058f
 MODELS = {'stan': STAN, 'stan_audio': STANAudio, 'stan_visual': STANVisual,
           'audio_baseline': AudioBaseline, 'visual_baseline': VisualBaseline,
           'cam': CAM, 'abn': ABN, 'av_cam': AVCAM, 'av_abn': AVABN,
           'relationship': Relationship, 'average_ensemble': AverageEnsemble, 'film': FiLM,
-          'attention_fusion': AttentionFusion} # every model of the project, by name
+          'attention_fusion': AttentionFusion,
+          'relationship_1layer': RelationshipOneLayer, 'film_resblock': FiLMResBlock,
+          'attention_fusion_embed': EmbeddingAttentionFusion, 'stan_d64': STANSmall} # every model, by name
+VARIANTS = {'relationship_1layer': 'relationship', 'film_resblock': 'film', 'attention_fusion_embed': 'attention_fusion',
+            'stan_d64': 'stan'} # each variant or control -> the model it varies
 
 def hyperparameters() -> set:
     "The keyword arguments that some model's constructor takes (besides Da, Dv, K)."
@@ -230,7 +302,7 @@ def make_model(name:str,      # a key of `MODELS`
                Da:int,        # audio embedding size
                Dv:int,        # visual channels
                K:int,         # number of classes
-               **kw           # hyperparameters: D, dropout, cam_kernel, gate_kernel (each model takes what it uses)
+               **kw           # hyperparameters: D, dropout, cam_kernel, gate_kernel, g_layers (each takes what it uses)
               ) -> AVModel:
     "Build the model `name`; unknown names and unknown hyperparameters are errors that list the valid ones."
     if name not in MODELS: raise ValueError(f"model: expected one of {', '.join(MODELS)}, found {name!r}")

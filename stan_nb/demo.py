@@ -32,7 +32,9 @@ DEMO_POSTHOC = ('attention', 'gradcam', 'ig', 'smoothgrad', 'random')
 PAPER_NAMES = dict(stan='STAN', stan_audio='STAN (audio)', stan_visual='STAN (visual)', audio_baseline='audio baseline',
                    visual_baseline='visual baseline', cam='CAM', abn='ABN', av_cam='AV-CAM', av_abn='AV-ABN',
                    relationship='Relationship', average_ensemble='Average Ensemble', film='FiLM',
-                   attention_fusion='Attention Fusion')
+                   attention_fusion='Attention Fusion', relationship_1layer='Relationship (one-layer g)',
+                   film_resblock='FiLM (residual block)', attention_fusion_embed='Attention Fusion (embeddings)',
+                   stan_d64='STAN (D = 64)')
 
 # %% ../nbs/15_demo.ipynb #8386d8da
 def _metrics_table(runs:dict, split:str, features) -> pd.DataFrame:

@@ -15,7 +15,7 @@ from sklearn.metrics import f1_score, label_ranking_average_precision_score
 
 # %% auto #0
 __all__ = ['CLASS_REDUCTIONS', 'bce_loss', 'model_loss', 'top1_accuracy', 'mean_ap', 'f_score', 'evaluate', 'MetricTracker',
-           'summarize_runs', 'results_table']
+           'summarize_runs', 'results_table', 'per_instance', 'paired_bootstrap']
 
 # %% ../nbs/09_metrics.ipynb #cfb40f22
 CLASS_REDUCTIONS = ('sum', 'mean')
@@ -157,3 +157,34 @@ def results_table(results:dict, # method name -> list of metric dicts (one per s
                  ) -> pd.DataFrame:
     "Methods as rows, metrics as columns, cells 'mean ± std' (the layout of Tables 1–2)."
     return pd.DataFrame({name: summarize_runs(runs, digits)['mean ± std'] for name, runs in results.items()}).T
+
+# %% ../nbs/09_metrics.ipynb #42f5899a
+def per_instance(scores,                  # [N, K] logits (from_logits=True) or probabilities
+                 y,                       # [N, K] multi-hot labels
+                 from_logits:bool=True,   # whether `scores` are pre-sigmoid logits
+                 threshold:float=0.5,     # probability threshold for the F-score
+                 zero_division:float=1.0  # F of an instance with no label and no prediction
+                ) -> dict:                # {'top1', 'mAP', 'F'}: [N] arrays in percent, whose means are `evaluate`'s
+    "Each instance's top-1, LRAP and F1 (percent): the values the three metrics average."
+    s, t = _check(scores, y)
+    thr = math.log(threshold) - math.log1p(-threshold) if from_logits else threshold
+    pred = (s >= thr).astype(np.int64)
+    inter, size = (pred & t).sum(1), pred.sum(1) + t.sum(1)
+    f = np.where(size == 0, zero_division, 2 * inter / np.maximum(size, 1))
+    lrap = [label_ranking_average_precision_score(t[i:i + 1], s[i:i + 1]) for i in range(len(s))]
+    return {'top1': 100. * t[np.arange(len(t)), s.argmax(1)], 'mAP': 100. * np.asarray(lrap), 'F': 100. * f}
+
+# %% ../nbs/09_metrics.ipynb #ea976a90
+def paired_bootstrap(a,                 # [S, N] or [N]: model A's per-clip values (`per_instance`), one row per seed
+                     b,                 # [S', N] or [N]: model B's, on the same N clips in the same order
+                     n_boot:int=2000,   # bootstrap resamples of the clips
+                     level:float=0.95,  # coverage of the interval
+                     seed:int=0         # seed of the resampling
+                    ) -> dict:          # diff (A − B, seed means), lo, hi, resolved (interval excludes 0)
+    "The paired percentile-bootstrap interval over clips of A − B (each seed-averaged)."
+    a, b = np.atleast_2d(np.asarray(a, float)), np.atleast_2d(np.asarray(b, float))
+    if a.shape[1] != b.shape[1]: raise ValueError(f"b: expected values for A's {a.shape[1]} clips, found {b.shape[1]}")
+    d = a.mean(0) - b.mean(0)
+    idx = np.random.default_rng(seed).integers(0, len(d), (n_boot, len(d)))
+    lo, hi = np.quantile(d[idx].mean(1), [(1 - level) / 2, (1 + level) / 2])
+    return dict(diff=float(d.mean()), lo=float(lo), hi=float(hi), resolved=bool(lo > 0 or hi < 0))
