@@ -4,7 +4,7 @@
 
 # %% ../nbs/13_attribution.ipynb #d5ec879d
 from __future__ import annotations
-import math, time, warnings
+import copy, math, time, warnings
 from contextlib import contextmanager
 
 import numpy as np
@@ -22,14 +22,16 @@ from .baselines import (AudioBaseline, VisualBaseline, CAM, AVCAM, ABN, AVABN, R
                                FiLM, AttentionFusion, EmbeddingAttentionFusion)
 from .visual import IMAGENET_MEAN, IMAGENET_STD
 from .features import collate_av
-from .pointing import argmax_points, box_distance_px
+from .pointing import argmax_points, box_distance_px, stan_maps
 
 # %% auto #0
-__all__ = ['GRADCAM_LAYERS', 'METHODS', 'AREAS', 'SCALES', 'DEFAULT_METHODS', 'METRICS', 'CaptumModel', 'as_captum',
-           'gradcam_layers', 'ChannelFirst', 'channel_first_layer', 'explain', 'ellipsoid_kernel', 'area_ref',
-           'shuffled_sort', 'area_loss', 'kernel_responses', 'smoothness_loss', 'upsample_mask',
+__all__ = ['GRADCAM_LAYERS', 'METHODS', 'AREAS', 'SCALES', 'DEFAULT_METHODS', 'METRICS', 'SANITY_METHODS', 'CaptumModel',
+           'as_captum', 'gradcam_layers', 'ChannelFirst', 'channel_first_layer', 'explain', 'ellipsoid_kernel',
+           'area_ref', 'shuffled_sort', 'area_loss', 'kernel_responses', 'smoothness_loss', 'upsample_mask',
            'extremal_perturbation', 'FrameModel', 'blur_features', 'auc', 'insertion_deletion', 'method_ranks',
-           'metric_reliability', 'method_scores', 'reliability', 'compare_methods']
+           'metric_reliability', 'method_scores', 'reliability', 'compare_methods', 'randomisation_order',
+           'reinitialise', 'cascading_randomisation', 'map_spearman', 'stan_class_maps', 'sanity_checks',
+           'sanity_check', 'sanity_summary']
 
 # %% ../nbs/13_attribution.ipynb #4afc788c
 def _uses(model, modality:str) -> bool:
@@ -527,3 +529,159 @@ def compare_methods(model:nn.Module,      # a trained model of the project
     summary.insert(0, 'n', items.groupby('method', sort=False).size())
     rel = reliability(items) if 'random' in methods else pd.Series(np.nan, index=list(METRICS), name='reliability α')
     return pd.concat([summary, rel.to_frame().T])
+
+# %% ../nbs/13_attribution.ipynb #d61a9f47
+def _has_own_params(m:nn.Module) -> bool: return next(m.parameters(recurse=False), None) is not None
+
+def randomisation_order(model:nn.Module, # any model of the project (left as it is: mode and parameters)
+                        audio:Tensor,    # [B, T, Da] inputs of one forward pass
+                        visual:Tensor    # [B, T, H, W, Dv]
+                       ) -> list:        # names of the layers with parameters of their own, output → input
+    "The layers in reverse order of completion in one forward pass (a layer run twice: at its last run)."
+    calls, was = [], model.training
+    hooks = [m.register_forward_hook(lambda mod, i, o, name=name: calls.append(name))
+             for name, m in model.named_modules() if _has_own_params(m)]
+    try:
+        with torch.no_grad(): model.eval()(audio, visual)
+    finally:
+        for h in hooks: h.remove()
+        model.train(was)
+    return list(dict.fromkeys(reversed(calls)))
+
+def _layer_seed(seed:int, i:int) -> int:
+    "The seed of the i-th layer's draw: a function of (seed, i) only."
+    return int(np.random.SeedSequence([seed, i]).generate_state(1)[0])
+
+def reinitialise(layer:nn.Module, # a layer with `reset_parameters` (nn.Linear, nn.Conv2d, ...); changed in place
+                 seed:int         # seed of the draw
+                ):
+    "Re-draw the layer's own parameters (not its children's) as its `reset_parameters` does, from `seed`."
+    if not hasattr(layer, 'reset_parameters'):
+        raise ValueError(f"{type(layer).__name__}: re-initialisation: expected a reset_parameters method, found none")
+    fresh = copy.deepcopy(layer)                     # reset a copy: reset_parameters may touch the children too
+    devices = sorted({p.device.index for p in layer.parameters(recurse=False) if p.device.type == 'cuda'})
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        fresh.reset_parameters()
+    with torch.no_grad():
+        for name, p in layer.named_parameters(recurse=False): p.copy_(getattr(fresh, name))
+
+def _step_counts(steps, L:int) -> list:
+    "The numbers of randomised layers to report: None: 1..L; an int n: 1..n; a sequence: those."
+    counts = (list(range(1, L + 1)) if steps is None else list(range(1, steps + 1)) if isinstance(steps, int)
+              else sorted(set(int(s) for s in steps)))
+    if not counts or counts[0] < 1 or counts[-1] > L:
+        raise ValueError(f"steps: expected numbers of layers in [1, {L}], found {steps!r}")
+    return counts
+
+def cascading_randomisation(model:nn.Module, # a trained model (not modified)
+                            audio:Tensor,    # [B, T, Da] inputs of the forward pass that orders the layers
+                            visual:Tensor,   # [B, T, H, W, Dv]
+                            steps=None,      # layers randomised at the reported steps: None all, n: 1..n, or a list
+                            seed:int=0       # seed of the re-initialisation
+                           ):                # yields (j, name of the j-th layer | None at j = 0, the copy)
+    "Yield a deep copy of the model (eval mode) with its top j layers re-initialised, j = 0 then every step."
+    work = copy.deepcopy(model).eval()
+    order, done = randomisation_order(work, audio, visual), 0
+    counts = _step_counts(steps, len(order))
+    yield 0, None, work
+    for n in counts:
+        for i in range(done, n): reinitialise(work.get_submodule(order[i]), _layer_seed(seed, i))
+        done = n
+        yield n, order[n - 1], work
+
+# %% ../nbs/13_attribution.ipynb #9540bad4
+SANITY_METHODS = ('attention', 'stan_maps', 'gradcam', 'ig', 'saliency', 'smoothgrad', 'random') # checked by default
+
+def map_spearman(a,                  # [B, ...] maps of one stream (tensor or array)
+                 b,                  # [B, ...] the same stream from another model
+                 absolute:bool=False # correlate |a| and |b|
+                ) -> np.ndarray:     # [B] Spearman's ρ per clip; NaN where either map is constant on the clip
+    "Spearman's rank correlation between two maps of each clip, over the flattened grid."
+    a, b = (torch.as_tensor(x).detach().cpu().double().flatten(1).numpy() for x in (a, b))
+    if a.shape != b.shape: raise ValueError(f"maps: expected the same shape, found {a.shape} and {b.shape}")
+    if absolute: a, b = np.abs(a), np.abs(b)
+    rho = np.full(len(a), np.nan)
+    for i, (x, y) in enumerate(zip(a, b)):
+        if np.ptp(x) > 0 and np.ptp(y) > 0: rho[i] = spearmanr(x, y).statistic
+    return rho
+
+def stan_class_maps(model:nn.Module,    # STAN (outputs with space_attn, st_attn, cam and/or time_attn, cav)
+                    audio:Tensor,       # [B, T, Da]
+                    visual:Tensor,      # [B, T, H, W, Dv]
+                    target:Tensor,      # [B] the class of each clip
+                    space:str|None='M[k]',    # the visual map: a spatial key of `stan_maps`; None: none
+                    time:str|None='σ(V[k])',  # the audio map: a temporal key of `stan_maps`; None: none
+                    **kw                # ignored (other methods' options)
+                   ) -> tuple:          # (visual [B, T, H, W] | None, audio [B, T] | None)
+    "STAN's own maps of the target class (`stan_maps`), as a method of `METHODS`'s signature."
+    with torch.no_grad(): maps = stan_maps(model(audio, visual), target)
+    missing = [n for n in (space, time) if n is not None and n not in maps]
+    if missing: raise ValueError(f"stan_maps: {missing}: expected among {sorted(maps)}, found only those")
+    return maps.get(space), maps.get(time)
+
+def _method_maps(model, audio, visual, method, target, **kw) -> tuple:
+    "(visual, audio) maps of a `METHODS` key, 'stan_maps' or a function of `METHODS`'s signature."
+    if isinstance(method, str) and method in METHODS:
+        r = explain(model, audio, visual, method, target, **kw)
+        return r['visual'], r['audio']
+    fn = stan_class_maps if method == 'stan_maps' else method
+    if not callable(fn): raise ValueError(f"method: expected a key of METHODS, 'stan_maps' or a function, found {method!r}")
+    model.eval()
+    return fn(model, audio.detach().requires_grad_(), visual.detach().requires_grad_(), target, **kw)
+
+def _mean_rho(ref, maps, absolute:bool) -> tuple:
+    "(mean ρ over the clips where it is defined, their number); (NaN, 0) for a missing map."
+    if ref is None or maps is None: return np.nan, 0
+    rho = map_spearman(ref, maps, absolute)
+    n = int((~np.isnan(rho)).sum())
+    return (float(np.nanmean(rho)) if n else np.nan), n
+
+# %% ../nbs/13_attribution.ipynb #3f4b9787
+def sanity_checks(model:nn.Module,        # a trained model (not modified)
+                  audio:Tensor,           # [B, T, Da] the clips explained
+                  visual:Tensor,          # [B, T, H, W, Dv]
+                  methods=SANITY_METHODS, # keys of `METHODS`, 'stan_maps', functions; or a dict {name: method}
+                  target=None,            # class per clip: int, [B] ints, or None: the trained model's prediction
+                  steps=None,             # layers randomised at the reported steps: None all, n: 1..n, or a list
+                  seed:int=0,             # seed of the re-initialisation
+                  absolute:bool=False,    # correlate the maps' magnitudes
+                  method_kw:dict|None=None # {name: options of that method}
+                 ) -> pd.DataFrame: # per method and step: method, step, layer, visual_spearman, audio_spearman, visual_n, audio_n
+    "Cascading randomisation (Adebayo et al.): Spearman's ρ between each method's trained and randomised maps."
+    named = dict(methods) if isinstance(methods, dict) else {m if isinstance(m, str) else m.__name__: m for m in methods}
+    method_kw, ref, rows = method_kw or {}, {}, []
+    for j, layer, m in cascading_randomisation(model, audio, visual, steps, seed):
+        if j == 0: target = _targets(as_captum(m), audio, visual, target)     # fixed from the trained model
+        for name, method in named.items():
+            maps = _method_maps(m, audio, visual, method, target, **method_kw.get(name, {}))
+            if j == 0: ref[name] = maps
+            (rv, nv), (ra, na) = (_mean_rho(r, x, absolute) for r, x in zip(ref[name], maps))
+            rows.append(dict(method=name, step=j, layer='(trained)' if layer is None else layer,
+                             visual_spearman=rv, audio_spearman=ra, visual_n=nv, audio_n=na))
+    return pd.DataFrame(rows)
+
+def sanity_check(model:nn.Module,   # a trained model (not modified)
+                 audio:Tensor,      # [B, T, Da]
+                 visual:Tensor,     # [B, T, H, W, Dv]
+                 method='gradcam',  # a key of `METHODS`, 'stan_maps', or a function of `METHODS`'s signature
+                 target=None,       # class per clip; None: the trained model's prediction
+                 steps=None,        # layers randomised at the reported steps: None all, n: 1..n, or a list
+                 seed:int=0,        # seed of the re-initialisation
+                 absolute:bool=False, # correlate the maps' magnitudes
+                 **method_kw        # the method's options
+                ) -> pd.DataFrame:  # per step: step, layer, visual_spearman, audio_spearman, visual_n, audio_n
+    "`sanity_checks` for one method."
+    return sanity_checks(model, audio, visual, {'m': method}, target, steps, seed, absolute,
+                         {'m': method_kw}).drop(columns='method')
+
+def sanity_summary(table:pd.DataFrame, # from `sanity_checks` (or `sanity_check`)
+                   threshold:float=0.5 # a stream passes when its mean ρ at the last step is below this
+                  ) -> pd.DataFrame:   # per method and stream: layers randomised, spearman, n clips, passes (NA: undefined)
+    "The verdict of the check: each method's correlation at its last step (all layers, by default) against `threshold`."
+    t = table if 'method' in table else table.assign(method='')
+    last = t.loc[t.groupby('method', sort=False)['step'].idxmax()]
+    rows = [dict(method=r['method'], stream=s, layers=r['step'], spearman=r[f"{s}_spearman"], n=r[f"{s}_n"],
+                 passes=pd.NA if np.isnan(r[f"{s}_spearman"]) else bool(r[f"{s}_spearman"] < threshold))
+            for _, r in last.iterrows() for s in ('visual', 'audio')]
+    return pd.DataFrame(rows).astype({'passes': 'boolean'})

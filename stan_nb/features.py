@@ -14,11 +14,12 @@ from torch.utils.data import Dataset
 
 from . import __version__
 from .core import Config, DataError
+from tqdm.auto import tqdm
 
 # %% auto #0
 __all__ = ['AXES', 'OPTIONAL', 'FLOATS', 'feature_layout', 'FeatureWriter', 'write_features', 'make_splits', 'set_splits',
            'read_splits', 'validate_features', 'feature_stats', 'standardize', 'AVFeatureDataset', 'collate_av',
-           'random_features']
+           'random_features', 'box_cells', 'oracle_features']
 
 # %% ../nbs/02_features.ipynb #7d924208
 AXES = dict(audio='N T Da', visual='N T H W Dv', labels='N K', video_id='N',
@@ -493,3 +494,83 @@ def random_features(path,           # the HDF5 file to write
     kw = {'splits': make_splits(n, seed=seed), **kw, 'attrs': attrs | (kw.get('attrs') or {})}
     return write_features(path, audio, visual, labels, [f"random_{seed}_{i:05d}" for i in range(n)],
                           [f"class_{k}" for k in range(K)], audio_gt, boxes, **kw)
+
+# %% ../nbs/02_features.ipynb #4c8c1ae1
+def _axis_cells(lo, hi,  # [...] the box's extent along one axis (normalised), NaN where absent
+                n:int    # cells along that axis
+               ) -> np.ndarray: # [..., n] bool
+    "The cells along one axis a box covers: those whose centre lies in [lo, hi]; if none does, the one holding the midpoint."
+    c = (np.arange(n) + 0.5) / n
+    inside = (c >= lo[..., None]) & (c <= hi[..., None])                   # NaN compares False: no cell
+    mid = np.clip(np.floor((lo + hi) / 2 * n), 0, n - 1)                   # NaN stays NaN: no cell
+    return np.where(inside.any(-1, keepdims=True), inside, np.arange(n) == mid[..., None])
+
+def box_cells(boxes,     # [..., K, 4] normalised x0, y0, x1, y1 (of the frame); NaN where absent
+              hw:tuple   # (H, W) of the feature grid, which spans the whole frame
+             ) -> np.ndarray: # [..., H, W, K] bool: cell (h, w) is covered by class k's box
+    "Which cells of an H × W grid each box covers (see the cover rule above): never none for a present box."
+    b = np.asarray(boxes, np.float64)
+    if b.ndim < 2 or b.shape[-1] != 4: raise ValueError(f"boxes: expected [..., K, 4], found shape {b.shape}")
+    b = np.where(np.isnan(b).any(-1, keepdims=True), np.nan, b)           # a box with any NaN is absent
+    cx, cy = _axis_cells(b[..., 0], b[..., 2], hw[1]), _axis_cells(b[..., 1], b[..., 3], hw[0])  # [..., K, W], [..., K, H]
+    return np.moveaxis(cy[..., :, None] & cx[..., None, :], -3, -1)
+
+def _oracle_attrs(source:Path, noise:float, seed:int, dtype:str, src_attrs:dict) -> dict:
+    "Attributes of an oracle file: what made its features, in words, and the source it was made from."
+    n = f"N(0, {noise:g}²) noise, seed {seed}" if noise else 'no noise'
+    return dict(encoders='oracle', audio_encoder='oracle', visual_encoder='oracle',
+                audio_weights=f"no weights: one-hot of audio_gt (the classes sounding in the segment) + {n}",
+                visual_weights=f"no weights: one-hot of the classes whose visual_boxes box covers the cell + {n}",
+                source=str(source), source_encoders={m: str(src_attrs.get(f'{m}_weights', 'unknown weights'))
+                                                     for m in ('audio', 'visual')},
+                config=dict(kind='oracle', source=str(source), noise=float(noise), seed=int(seed), dtype=dtype,
+                            cover="cell centre inside the box; per axis, the midpoint's cell if no centre is"))
+
+def oracle_features(source,                # a feature file with `audio_gt` and `visual_boxes`
+                    path,                  # the oracle feature file to write (replaced if it exists)
+                    noise:float=0.3,       # standard deviation of the Gaussian noise added to both modalities
+                    seed:int=0,            # seed of the noise (clip i draws from the stream (seed, i))
+                    dtype:str='float32',   # dtype of `audio` and `visual` in the file
+                    budget:int=2**26,      # bytes of oracle features made and written at once
+                    progress:bool=True     # show a tqdm bar (clips)
+                   ) -> Path:
+    "Write a feature file whose features are the ground truth of `source`: one-hot classes (K channels) per audio segment and per visual cell, plus N(0, noise²)."
+    source, path = Path(source), Path(path)
+    if not (np.isfinite(noise) and noise >= 0): raise ValueError(f"noise: expected a finite standard deviation >= 0, found {noise!r}")
+    if dtype not in FLOATS: raise DataError(path, 'audio', f"dtype in {FLOATS}", f"dtype {dtype}")
+    if path.resolve() == source.resolve():
+        raise ValueError(f"path: expected a file other than the source {source}, found the source itself")
+    info = validate_features(source, check_finite=False)                 # shapes, binary labels and audio_gt, all done
+    missing = [k for k in OPTIONAL if k not in info['optional']]
+    if missing:
+        want = ' and '.join(f"{k} [{', '.join(AXES[k].split())}]" for k in missing)
+        raise DataError(source, ' and '.join(missing), f"a dataset {want} (the ground truth the oracle features are made from)",
+                        'no such dataset')
+    N, T, H, W, K = (info[k] for k in ('N', 'T', 'H', 'W', 'K'))
+    attrs = _oracle_attrs(source, noise, seed, dtype, info['attrs'])
+    path.unlink(missing_ok=True)
+    seconds = info['attrs'].get('segment_seconds', Config.segment_seconds)
+    with _open(source) as src, FeatureWriter(path, N, T, K, (H, W), K, info['classes'], dtype, True, True, attrs,
+                                             seconds) as w, \
+         tqdm(total=N, unit='clip', desc=f"oracle {path.name}", disable=not progress) as bar:
+        for sl in _blocks(w.f['visual'], budget):
+            gt, boxes = src['audio_gt'][sl], src['visual_boxes'][sl]
+            arrays = dict(audio=gt.astype(np.float32), visual=box_cells(boxes, (H, W)).astype(np.float32))
+            if noise:
+                for j, i in enumerate(range(sl.start, sl.stop)):
+                    g = np.random.default_rng([seed, i])
+                    for k in ('audio', 'visual'): arrays[k][j] += noise * g.standard_normal(arrays[k].shape[1:], np.float32)
+            vid = src['video_id'][sl]
+            for k, x in arrays.items():
+                with np.errstate(over='ignore'): x = arrays[k] = x.astype(dtype)
+                bad = ~np.isfinite(x.reshape(len(x), -1)).all(1)             # float16 cannot hold huge noise
+                if bad.any(): _check_finite(path, k, x[bad.argmax()], sl.start + int(bad.argmax()), _to_str(vid[bad.argmax()]))
+            for k, x in (*arrays.items(), ('labels', src['labels'][sl]), ('video_id', vid), ('audio_gt', gt),
+                         ('visual_boxes', boxes)):
+                w.f[k][sl] = x
+            w.f['done'][sl] = 1
+            w.f.flush()
+            bar.update(sl.stop - sl.start)
+    splits = read_splits(source)
+    if splits: set_splits(path, splits)
+    return path

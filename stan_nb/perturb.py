@@ -17,12 +17,16 @@ from tqdm.auto import tqdm
 from .stan import AttentionModel, space_time_attention, random_inputs
 from .baselines import make_model
 from .features import collate_av
+from .metrics import evaluate
 from .train import _sync
 
 # %% auto #0
-__all__ = ['DISTS', 'MASKS', 'SIGMA2', 'predictive', 'tvd', 'input_attention', 'noise_masks', 'noise_generator', 'selected_cells',
-           'add_noise', 'perturbation_test_loop', 'perturbation_test', 'curves_frame', 'perturbation_curves',
-           'perturbed_share', 'bench_perturb']
+__all__ = ['DISTS', 'MASKS', 'SIGMA2', 'ATTN_MODES', 'BUDGETS', 'WHICH', 'predictive', 'tvd', 'input_attention', 'noise_masks',
+           'noise_generator', 'selected_cells', 'add_noise', 'perturbation_test_loop', 'perturbation_test',
+           'curves_frame', 'perturbation_curves', 'perturbed_share', 'derangement', 'replaced_attention',
+           'replacement_frame', 'attention_replacement', 'attention_replacement_loop', 'budget_size', 'budget_ranks',
+           'budget_masks', 'budget_masks_loop', 'budget_maps', 'budget_frame', 'fixed_budget_test',
+           'fixed_budget_test_loop', 'bench_perturb']
 
 # %% ../nbs/11_perturb.ipynb #fbfd2f6d
 DISTS = ('sigmoid', 'bernoulli', 'softmax')          # the predictive distributions the TVD can be taken between
@@ -77,19 +81,30 @@ def noise_masks(audio_attn:Tensor|None,  # [B, T] relevance of the audio segment
     return eps(audio_attn), eps(visual_attn)
 
 # %% ../nbs/11_perturb.ipynb #8e3d5c8e
-def _setup(model:AttentionModel, audio, visual, mask:str, dist:str, modalities) -> tuple:
-    "(p [B, K], ε_a, ε_v, st_attn, audio, visual) on the clean inputs; ε of an unperturbed modality is None."
+def _clean(model:AttentionModel, # STAN, ABN, AV-ABN, ...
+           audio:Tensor|None,    # [B, T, Da]
+           visual:Tensor|None,   # [B, T, H, W, Dv]
+           dist:str              # the predictive distribution, one of `DISTS`
+          ) -> tuple:            # (p [B, K], audio_attn, visual_attn, st_attn, audio, visual), inputs checked
+    "The clean prediction and the model's relevances (`input_attention`), the model in eval mode."
     _check_attention_model(model)
     _check_choice('dist', dist, DISTS)
     model.eval()
     audio, visual = model.check_inputs(audio, visual)
+    audio_attn, visual_attn, st_attn = input_attention(model, audio, visual)
+    p = predictive(model.classify(model.space_time_features(audio, visual), st_attn), dist)
+    return p, audio_attn, visual_attn, st_attn, audio, visual
+
+def _setup(model:AttentionModel, audio, visual, mask:str, dist:str, modalities) -> tuple:
+    "(p [B, K], ε_a, ε_v, st_attn, audio, visual) on the clean inputs; ε of an unperturbed modality is None."
+    _check_attention_model(model)
+    _check_choice('dist', dist, DISTS)
     mods = model.modalities if modalities is None else tuple(modalities)
     for m in mods:
         if m not in model.modalities:
             raise ValueError(f"modalities: expected some of {model.modalities} ({type(model).__name__}), found {m!r}")
-    audio_attn, visual_attn, st_attn = input_attention(model, audio, visual)
+    p, audio_attn, visual_attn, st_attn, audio, visual = _clean(model, audio, visual, dist)
     eps_a, eps_v = noise_masks(audio_attn if 'audio' in mods else None, visual_attn if 'visual' in mods else None, mask)
-    p = predictive(model.classify(model.space_time_features(audio, visual), st_attn), dist)
     return p, eps_a, eps_v, st_attn, audio, visual
 
 def _sigma2(sigma2) -> Tensor:
@@ -126,6 +141,28 @@ def add_noise(x:Tensor,               # [..., C] a clean input
                                                               ).normal_(0, std, generator=gen))
     return out
 
+def _loop_tvd(model:AttentionModel, # the model, in eval mode
+              inputs:tuple,         # (audio, visual) clean and checked, None for an input the model does not read
+              eps:tuple,            # (ε_a, ε_v) 0/1 masks [B, ..., 1], None for an input without noise
+              st_attn:Tensor,       # the clean A^st the classifier is held to
+              p:Tensor,             # [B, K] the clean prediction (`predictive`)
+              sigma2,               # the noise variances σ²
+              n_samples:int,        # noise samples per level
+              dist:str,             # the predictive distribution, one of `DISTS`
+              seed:int              # seed of the noise
+             ) -> Tensor:           # [levels, B] mean TVD over the samples
+    "The literal engine: noise where ε = 1, one forward per (level, sample) pair."
+    levels, cells = _sigma2(sigma2), [selected_cells(e) for e in eps]
+    out = torch.zeros(len(levels), len(p), dtype=p.dtype, device=p.device)
+    for l, s2 in enumerate(levels.tolist()):
+        if s2 == 0: continue                              # no noise: the clean prediction, TVD 0
+        for s in range(n_samples):
+            gen = noise_generator(seed, l * n_samples + s, p.device)
+            x_p = [x if c is None else add_noise(x, c, math.sqrt(s2), gen) for x, c in zip(inputs, cells)]
+            q = predictive(model.classify(model.space_time_features(*x_p), st_attn), dist)
+            out[l] += tvd(q, p, dist)
+    return out / n_samples
+
 @torch.inference_mode()
 def perturbation_test_loop(model:AttentionModel,  # STAN, ABN, AV-ABN, ...
                            audio:Tensor|None,     # [B, T, Da]
@@ -139,16 +176,7 @@ def perturbation_test_loop(model:AttentionModel,  # STAN, ABN, AV-ABN, ...
                           ) -> Tensor:            # [levels, B] mean TVD over the samples
     "Algorithm B as printed: a Python loop over levels and samples, one forward each."
     p, eps_a, eps_v, st_attn, audio, visual = _setup(model, audio, visual, mask, dist, modalities)
-    levels, cells = _sigma2(sigma2), (selected_cells(eps_a), selected_cells(eps_v))
-    out = torch.zeros(len(levels), len(p), dtype=p.dtype, device=p.device)
-    for l, s2 in enumerate(levels.tolist()):
-        if s2 == 0: continue                              # no noise: the clean prediction, TVD 0
-        for s in range(n_samples):
-            gen = noise_generator(seed, l * n_samples + s, p.device)
-            a_p, v_p = (x if c is None else add_noise(x, c, math.sqrt(s2), gen) for x, c in zip((audio, visual), cells))
-            q = predictive(model.classify(model.space_time_features(a_p, v_p), st_attn), dist)
-            out[l] += tvd(q, p, dist)
-    return out / n_samples
+    return _loop_tvd(model, (audio, visual), (eps_a, eps_v), st_attn, p, sigma2, n_samples, dist, seed)
 
 # %% ../nbs/11_perturb.ipynb #0fc04109
 def _perturbed(inputs:tuple,    # (audio [B, T, Da] | None, visual [B, T, H, W, Dv] | None) clean
@@ -176,21 +204,20 @@ def _active(eps:tuple, B:int) -> Tensor:
         if e is not None: act |= e.flatten(1).any(1).cpu()
     return act
 
-@torch.inference_mode()
-def perturbation_test(model:AttentionModel,  # STAN, ABN, AV-ABN, ...
-                      audio:Tensor|None,     # [B, T, Da]
-                      visual:Tensor|None,    # [B, T, H, W, Dv]
-                      mask:str='relevant',   # perturb 'relevant' (A ≥ 0.5) or 'irrelevant' (A < 0.5) features
-                      sigma2=SIGMA2,         # the noise variances σ²
-                      n_samples:int=100,     # noise samples per level
-                      dist:str='sigmoid',    # the predictive distribution, one of `DISTS`
-                      seed:int=0,            # seed of the noise
-                      modalities=None,       # the inputs that get noise; default all the model reads
-                      max_batch:int=256      # perturbed inputs per forward (at least B)
-                     ) -> Tensor:            # [levels, B] mean TVD over the samples
-    "Algorithms A/B, vectorised: all levels and samples as batches of at most `max_batch` inputs."
-    p, eps_a, eps_v, st_attn, audio, visual = _setup(model, audio, visual, mask, dist, modalities)
+def _vector_tvd(model:AttentionModel, # the model, in eval mode
+                inputs:tuple,         # (audio, visual) clean and checked, None for an input the model does not read
+                eps:tuple,            # (ε_a, ε_v) 0/1 masks [B, ..., 1], None for an input without noise
+                st_attn:Tensor,       # the clean A^st the classifier is held to
+                p:Tensor,             # [B, K] the clean prediction (`predictive`)
+                sigma2,               # the noise variances σ²
+                n_samples:int,        # noise samples per level
+                dist:str,             # the predictive distribution, one of `DISTS`
+                seed:int,             # seed of the noise
+                max_batch:int         # perturbed inputs per forward (at least B)
+               ) -> Tensor:           # [levels, B] mean TVD over the samples
+    "The vectorised engine: noise where ε = 1, all (level, sample) pairs as batches of at most `max_batch` inputs."
     if max_batch < 1: raise ValueError(f"max_batch: expected a positive int, found {max_batch!r}")
+    (audio, visual), (eps_a, eps_v) = inputs, eps
     B, levels = len(p), _sigma2(sigma2)
     std = levels.sqrt().repeat_interleave(n_samples)                       # [L S] on the CPU, pair-major (level, sample)
     out = torch.zeros(len(std), B, dtype=p.dtype, device=p.device)
@@ -214,6 +241,22 @@ def perturbation_test(model:AttentionModel,  # STAN, ABN, AV-ABN, ...
         rows[:, idx] = vals
         out[live.to(out.device)] = rows
     return out.view(len(levels), n_samples, B).mean(1)
+
+@torch.inference_mode()
+def perturbation_test(model:AttentionModel,  # STAN, ABN, AV-ABN, ...
+                      audio:Tensor|None,     # [B, T, Da]
+                      visual:Tensor|None,    # [B, T, H, W, Dv]
+                      mask:str='relevant',   # perturb 'relevant' (A ≥ 0.5) or 'irrelevant' (A < 0.5) features
+                      sigma2=SIGMA2,         # the noise variances σ²
+                      n_samples:int=100,     # noise samples per level
+                      dist:str='sigmoid',    # the predictive distribution, one of `DISTS`
+                      seed:int=0,            # seed of the noise
+                      modalities=None,       # the inputs that get noise; default all the model reads
+                      max_batch:int=256      # perturbed inputs per forward (at least B)
+                     ) -> Tensor:            # [levels, B] mean TVD over the samples
+    "Algorithms A/B, vectorised: all levels and samples as batches of at most `max_batch` inputs."
+    p, eps_a, eps_v, st_attn, audio, visual = _setup(model, audio, visual, mask, dist, modalities)
+    return _vector_tvd(model, (audio, visual), (eps_a, eps_v), st_attn, p, sigma2, n_samples, dist, seed, max_batch)
 
 # %% ../nbs/11_perturb.ipynb #f8f5ea0d
 def curves_frame(tvds:dict,       # {(model name, mask): [levels, N] per-clip mean TVD}
@@ -282,6 +325,239 @@ def _mask_counts(model:AttentionModel, audio, visual, mask:str) -> dict:
     "{modality: (features with ε = 1, features)} of one batch; a modality without a mask is left out."
     eps = noise_masks(*input_attention(model, audio, visual)[:2], mask)
     return {k: (e.sum().item(), e.numel()) for k, e in zip(('audio', 'visual'), eps) if e is not None}
+
+# %% ../nbs/11_perturb.ipynb #14263766
+ATTN_MODES = ('own', 'ones', 'mean', 'shuffled')   # what replaces A^st at test time
+
+def derangement(n:int,       # clips (at least 2)
+                seed:int=0   # seed of the permutation
+               ) -> Tensor:  # [n] long: clip i takes the map of clip perm[i], and perm[i] ≠ i for every i
+    "A seeded permutation without fixed points: one random cycle through all n clips."
+    if n < 2: raise ValueError(f"n: expected at least 2 clips to shuffle the maps between, found {n}")
+    order = torch.randperm(n, generator=torch.Generator().manual_seed(seed))
+    perm = torch.empty_like(order)
+    perm[order] = order.roll(-1)                      # clip order[j] takes the map of clip order[j + 1], cyclically
+    return perm
+
+def replaced_attention(st_attn:Tensor, # [N, T, H, W] ([N, T] without vision) the clips' own A^st
+                       mode:str,       # one of `ATTN_MODES`
+                       seed:int=0      # seed of the 'shuffled' derangement
+                      ) -> Tensor:     # [N, ...] the maps the classifier gets instead
+    "The clips' A^st replaced by their own, all ones, each clip's mean on every cell, or another clip's map."
+    _check_choice('mode', mode, ATTN_MODES)
+    if mode == 'own': return st_attn
+    if mode == 'ones': return torch.ones_like(st_attn)
+    if mode == 'mean': return st_attn.flatten(1).mean(1).view(-1, *[1] * (st_attn.ndim - 1)).expand_as(st_attn).contiguous()
+    return st_attn[derangement(len(st_attn), seed).to(st_attn.device)]
+
+# %% ../nbs/11_perturb.ipynb #f5c1e115
+def _check_modes(modes     # a mode or some of `ATTN_MODES`
+                ) -> tuple: # each once, 'own' first (the reference of the drops)
+    "The modes asked for, checked."
+    modes = (modes,) if isinstance(modes, str) else tuple(modes)
+    for m in modes: _check_choice('modes', m, ATTN_MODES)
+    return tuple(dict.fromkeys(('own', *modes)))
+
+def replacement_frame(logits:dict,    # {mode: [N, K] logits of the clips under that mode's maps}, 'own' among them
+                      labels          # [N, K] multi-hot labels
+                     ) -> pd.DataFrame: # one row per mode: mode, top1, mAP, F (percent), mAP_drop = mAP(own) − mAP
+    "The metrics under each replacement, and the mAP it costs."
+    if 'own' not in logits: raise ValueError(f"logits: expected the 'own' mode (the reference), found {list(logits)}")
+    df = pd.DataFrame([dict(mode=m, **evaluate(x, labels)) for m, x in logits.items()], columns=['mode', 'top1', 'mAP', 'F'])
+    return df.assign(mAP_drop=df.mAP[df['mode'] == 'own'].item() - df.mAP)
+
+def _batch_inputs(batch:dict, # a batch of `collate_av`
+                  device       # where the model runs
+                 ) -> tuple:   # (audio, visual) on `device`
+    return batch['audio'].to(device), batch['visual'].to(device)
+
+@torch.inference_mode()
+def attention_replacement(model:AttentionModel, # STAN, STAN(visual), STAN(audio), ABN, AV-ABN, ...
+                          dataset,              # items with 'audio', 'visual', 'labels' (an `AVFeatureDataset`)
+                          modes=ATTN_MODES,     # some of `ATTN_MODES`; 'own' is always added (the reference)
+                          batch_size:int=32,    # clips per forward
+                          seed:int=0,           # seed of the 'shuffled' derangement
+                          device='cpu'          # where the model runs
+                         ) -> pd.DataFrame:     # see `replacement_frame`
+    "Test metrics with A^st replaced by each mode's map at test time, the features unchanged."
+    _check_attention_model(model)
+    modes = _check_modes(modes)
+    model.to(device).eval()
+    loader = DataLoader(dataset, batch_size, collate_fn=collate_av)
+    own = torch.cat([model(*_batch_inputs(b, device))['st_attn'].cpu() for b in loader])  # pass 1: every clip's map
+    maps = {m: replaced_attention(own, m, seed) for m in modes}
+    logits, labels, i = {m: [] for m in modes}, [], 0
+    for b in loader:                                                                       # pass 2: classify under each
+        (a, v), n = _batch_inputs(b, device), len(b['labels'])
+        for m in modes: logits[m].append(model(a, v, st_attn=maps[m][i:i + n].to(device))['logits'].float().cpu())
+        labels.append(b['labels']); i += n
+    return replacement_frame({m: torch.cat(x) for m, x in logits.items()}, torch.cat(labels))
+
+@torch.inference_mode()
+def attention_replacement_loop(model:AttentionModel, # STAN, STAN(visual), STAN(audio), ABN, AV-ABN, ...
+                               dataset,              # items with 'audio', 'visual', 'labels'
+                               modes=ATTN_MODES,     # some of `ATTN_MODES`; 'own' is always added (the reference)
+                               seed:int=0,           # seed of the 'shuffled' derangement
+                               device='cpu'          # where the model runs
+                              ) -> pd.DataFrame:     # see `replacement_frame`
+    "`attention_replacement` as written: clip by clip, each replaced map built on its own, one forward per clip and mode."
+    _check_attention_model(model)
+    modes = _check_modes(modes)
+    model.to(device).eval()
+    items = [dataset[i] for i in range(len(dataset))]
+    x = [(it['audio'][None].to(device), it['visual'][None].to(device)) for it in items]
+    own = [model(a, v)['st_attn'] for a, v in x]
+    perm = derangement(len(items), seed).tolist() if 'shuffled' in modes else None
+    def replaced(m, i):
+        if m == 'own': return own[i]
+        if m == 'ones': return torch.ones_like(own[i])
+        if m == 'mean': return torch.full_like(own[i], own[i].mean().item())
+        return own[perm[i]]
+    logits = {m: torch.cat([model(a, v, st_attn=replaced(m, i))['logits'].float().cpu() for i, (a, v) in enumerate(x)])
+              for m in modes}
+    return replacement_frame(logits, torch.stack([it['labels'] for it in items]))
+
+# %% ../nbs/11_perturb.ipynb #46f96574
+BUDGETS = (0.1, 0.25, 0.5)   # the shares q of each stream's cells that a fixed-budget test perturbs
+WHICH = ('top', 'bottom')    # perturb the q highest-ranked or the q lowest-ranked cells
+
+def budget_size(n:int,     # cells of one stream in one clip (T audio segments, T·H·W visual cells)
+                q:float    # the share, in (0, 1]
+               ) -> int:   # k = round(q n), halves rounded up, at least 1
+    "How many cells of a stream a fixed-budget test perturbs."
+    if not 0 < q <= 1: raise ValueError(f"q: expected a share in (0, 1], found {q!r}")
+    return max(1, math.floor(q * n + 0.5))
+
+def budget_ranks(attn:Tensor   # [B, ...] a map: [B, T] audio, [B, T, H, W] visual
+                ) -> Tensor:   # [B, n] long: each cell's place in its clip's order, 0 = ranked highest
+    "Cells by value, highest first; equal values in raster order, the earlier cell first (a stable sort)."
+    if attn.ndim < 2: raise ValueError(f"attn: expected a [B, ...] map, found shape {list(attn.shape)}")
+    if not torch.isfinite(attn).all(): raise ValueError("attn: expected finite values, found NaN or inf")
+    order = torch.sort(attn.flatten(1), dim=1, descending=True, stable=True).indices
+    places = torch.arange(order.shape[1], device=order.device).expand_as(order)
+    return torch.empty_like(order).scatter_(1, order, places)
+
+def budget_masks(attn:Tensor,     # [B, ...] a map: [B, T] audio, [B, T, H, W] visual
+                 q:float,         # the share of each clip's cells to select
+                 which:str='top'  # 'top': the k highest-ranked cells; 'bottom': the k lowest-ranked
+                ) -> Tensor:      # ε [B, ..., 1] 0/1 floats (the form of `noise_masks`), k = `budget_size` ones per clip
+    "Fixed-budget masks: the same number of cells for every map, chosen by the map's own ranking."
+    _check_choice('which', which, WHICH)
+    ranks = budget_ranks(attn)
+    n = ranks.shape[1]
+    k = budget_size(n, q)
+    sel = ranks < k if which == 'top' else ranks >= n - k
+    return sel.view(attn.shape).to(attn.dtype if attn.is_floating_point() else torch.float32)[..., None]
+
+def budget_masks_loop(attn:Tensor,     # [B, ...] a map: [B, T] audio, [B, T, H, W] visual
+                      q:float,         # the share of each clip's cells to select
+                      which:str='top'  # 'top' or 'bottom'
+                     ) -> Tensor:      # as `budget_masks`
+    "`budget_masks` as written: per clip, Python's `sorted` on (−value, index), the first k (top) or the last k (bottom)."
+    _check_choice('which', which, WHICH)
+    rows = attn.flatten(1).tolist()
+    out = torch.zeros(len(rows), len(rows[0]), dtype=attn.dtype if attn.is_floating_point() else torch.float32)
+    for b, row in enumerate(rows):
+        ranked, k = sorted(range(len(row)), key=lambda i: (-row[i], i)), budget_size(len(row), q)
+        for i in (ranked[:k] if which == 'top' else ranked[len(row) - k:]): out[b, i] = 1
+    return out.view(attn.shape)[..., None]
+
+# %% ../nbs/11_perturb.ipynb #89567fd5
+def _check_map(name:str,            # the map's name in `maps`
+               stream:str,          # 'audio' or 'visual'
+               m,                   # the map of that stream, or None
+               x:Tensor|None,       # the model's (checked) input of that stream, None if it does not read it
+               model:AttentionModel # the model tested (for the message)
+              ) -> Tensor|None:     # the map on the input's device; None stays None
+    "A map of one stream, checked against its input's grid."
+    if m is None: return None
+    if x is None: raise ValueError(f"maps[{name!r}]: {type(model).__name__} does not read the {stream}, found a map for it")
+    grid = list(x.shape[:2] if stream == 'audio' else x.shape[:4])
+    if not isinstance(m, Tensor) or list(m.shape) != grid:
+        found = list(m.shape) if isinstance(m, Tensor) else type(m).__name__
+        raise ValueError(f"maps[{name!r}]: {stream}: expected a map of shape {grid}, found {found}")
+    return m.to(x.device)
+
+def budget_maps(model:AttentionModel, # the model tested
+                audio:Tensor|None,    # [B, T, Da] checked (None if the model does not read it)
+                visual:Tensor|None,   # [B, T, H, W, Dv] checked (None if the model does not read it)
+                maps:dict             # {name: (audio map [B, T] | None, visual map [B, T, H, W] | None)}
+               ) -> dict:             # the same, checked, on the inputs' device
+    "Check that each map ranks streams the model reads, on their grids."
+    if not maps: raise ValueError("maps: expected one or more named maps, found none")
+    out = {}
+    for name, pair in maps.items():
+        if not isinstance(pair, (tuple, list)) or len(pair) != 2 or all(m is None for m in pair):
+            raise ValueError(f"maps[{name!r}]: expected a pair (audio map | None, visual map | None), not both None")
+        out[name] = tuple(_check_map(name, s, m, x, model) for s, m, x in zip(('audio', 'visual'), pair, (audio, visual)))
+    return out
+
+def budget_frame(tvds:dict,       # {(map, which, q): [levels, N] per-clip mean TVD}
+                 counts:dict,     # {(map, which, q): (audio cells, visual cells) perturbed per clip}
+                 sigma2=SIGMA2,   # the levels
+                 K:int|None=None  # classes, for the 'sigmoid' TVD: adds its bounded form; None: not added
+                ) -> pd.DataFrame: # map, which, q, sigma2, tvd_mean, tvd_sem, n (, tvd_bounded_*), audio_cells, visual_cells
+    "The tidy fixed-budget table: `curves_frame` per (map, which, q), with the cells each case perturbed."
+    parts = [curves_frame({(name, w): x}, sigma2, K).assign(q=q, audio_cells=counts[name, w, q][0],
+                                                            visual_cells=counts[name, w, q][1])
+             for (name, w, q), x in tvds.items()]
+    df = pd.concat(parts, ignore_index=True).rename(columns={'model': 'map', 'mask': 'which'})
+    return df[['map', 'which', 'q'] + [c for c in df.columns if c not in ('map', 'which', 'q')]]
+
+def _budget_runs(model:AttentionModel, # STAN, ABN, AV-ABN, ...
+                 audio, visual,        # the clean inputs
+                 maps:dict|None,       # as in `fixed_budget_test`
+                 q, which,             # the shares and the ends of the ranking
+                 dist:str,             # the predictive distribution
+                 run                   # run(inputs, eps, st_attn, p) -> [levels, B]: an engine, `_vector_tvd` or `_loop_tvd`
+                ) -> tuple:            # (tvds, counts, K) for `budget_frame`
+    "Every (map, which, q) case through `run`, the attention held at its clean value."
+    p, audio_attn, visual_attn, st_attn, audio, visual = _clean(model, audio, visual, dist)
+    maps = budget_maps(model, audio, visual, {'attention': (audio_attn, visual_attn)} if maps is None else maps)
+    qs, whiches = ((q,) if isinstance(q, (int, float)) else tuple(q)), ((which,) if isinstance(which, str) else tuple(which))
+    tvds, counts = {}, {}
+    for name, pair in maps.items():
+        for w in whiches:
+            for qq in qs:
+                eps = [None if m is None else budget_masks(m, qq, w) for m in pair]
+                tvds[name, w, qq] = run((audio, visual), eps, st_attn, p).cpu()
+                counts[name, w, qq] = tuple(0. if e is None else e.flatten(1).sum(1).mean().item() for e in eps)
+    return tvds, counts, p.shape[-1] if dist == 'sigmoid' else None
+
+@torch.inference_mode()
+def fixed_budget_test(model:AttentionModel, # STAN, ABN, AV-ABN, ...
+                      audio:Tensor|None,    # [B, T, Da]
+                      visual:Tensor|None,   # [B, T, H, W, Dv]
+                      maps:dict|None=None,  # {name: (audio map [B, T] | None, visual map [B, T, H, W] | None)}; None: the model's own
+                      q=BUDGETS,            # the shares of each stream's cells to perturb
+                      which=WHICH,          # 'top' and/or 'bottom'
+                      sigma2=SIGMA2,        # the noise variances σ²
+                      n_samples:int=100,    # noise samples per level
+                      dist:str='sigmoid',   # the predictive distribution, one of `DISTS`
+                      seed:int=0,           # seed of the noise, the same for every (map, which, q)
+                      max_batch:int=256     # perturbed inputs per forward (at least B)
+                     ) -> pd.DataFrame:     # see `budget_frame`
+    "Algorithm B with fixed budgets: noise on each map's top-q or bottom-q cells, vectorised like `perturbation_test`."
+    run = lambda x, eps, st, p: _vector_tvd(model, x, eps, st, p, sigma2, n_samples, dist, seed, max_batch)
+    tvds, counts, K = _budget_runs(model, audio, visual, maps, q, which, dist, run)
+    return budget_frame(tvds, counts, sigma2, K)
+
+@torch.inference_mode()
+def fixed_budget_test_loop(model:AttentionModel, # STAN, ABN, AV-ABN, ...
+                           audio:Tensor|None,    # [B, T, Da]
+                           visual:Tensor|None,   # [B, T, H, W, Dv]
+                           maps:dict|None=None,  # as in `fixed_budget_test`
+                           q=BUDGETS,            # the shares of each stream's cells to perturb
+                           which=WHICH,          # 'top' and/or 'bottom'
+                           sigma2=SIGMA2,        # the noise variances σ²
+                           n_samples:int=100,    # noise samples per level
+                           dist:str='sigmoid',   # the predictive distribution, one of `DISTS`
+                           seed:int=0            # seed of the noise, the same for every (map, which, q)
+                          ) -> pd.DataFrame:     # see `budget_frame`
+    "`fixed_budget_test` as written: the literal loop of `perturbation_test_loop`, one forward per level and sample."
+    run = lambda x, eps, st, p: _loop_tvd(model, x, eps, st, p, sigma2, n_samples, dist, seed)
+    tvds, counts, K = _budget_runs(model, audio, visual, maps, q, which, dist, run)
+    return budget_frame(tvds, counts, sigma2, K)
 
 # %% ../nbs/11_perturb.ipynb #022a5745
 def _timed(fns:list, device, repeats:int=1) -> list:
