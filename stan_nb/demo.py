@@ -15,16 +15,18 @@ import torch
 from . import __version__
 from .core import seed_everything
 from .synth import write_synthav, read_clip
-from .features import AVFeatureDataset, validate_features
+from .features import AVFeatureDataset, validate_features, collate_av
 from .extract import extract
 from .train import run_training, evaluate_run, load_run, encoder_note, run_dataset, run_norm
-from .perturb import perturbation_curves, perturbed_share
-from .pointing import temporal_pointing, class_temporal_pointing, spatial_pointing, class_spatial_pointing, MAP_NAMES
-from .attribution import compare_methods
+from .stan import AttentionModel
+from .perturb import perturbation_curves, perturbed_share, attention_replacement, fixed_budget_test, ATTN_MODES
+from .pointing import temporal_pointing, class_temporal_pointing, spatial_pointing, class_spatial_pointing, MAP_NAMES, stan_maps
+from .attribution import compare_methods, explain, sanity_checks, sanity_summary
 from .viz import attention_figure, time_figure, perturbation_figure, table_html, report_html
 
 # %% auto #0
-__all__ = ['DEMO_MODELS', 'DEMO_POSTHOC', 'PAPER_NAMES', 'clip_figures', 'explain_dataset', 'explain_runs', 'run_demo']
+__all__ = ['DEMO_MODELS', 'DEMO_POSTHOC', 'PAPER_NAMES', 'clip_figures', 'explain_dataset', 'explain_runs', 'ranked_maps',
+           'gate_tests', 'gate_sections', 'run_demo']
 
 # %% ../nbs/15_demo.ipynb #ab0382fc
 DEMO_MODELS = ('stan', 'stan_audio', 'stan_visual', 'audio_baseline', 'visual_baseline', 'abn', 'av_abn')
@@ -102,6 +104,8 @@ def explain_runs(runs:dict,              # {model name: run folder}; 'stan' requ
                  perturb_clips:int|None=None, # of those, the first this many get the perturbation tests (None: all)
                  posthoc=DEMO_POSTHOC,   # the methods compared with STAN's attention (keys of `attribution.METHODS`); (): none
                  posthoc_clips:int=4,    # clips explained by every post-hoc method (each costs seconds per clip here)
+                 gate_clips:int=20,      # clips of the fixed-budget test (the first of the split)
+                 sanity_clips:int=4,     # clips of the sanity checks
                  title:str='stan_nb report',
                  device='cpu'            # where the perturbation tests and pointing games run (post-hoc: on the CPU)
                 ) -> dict:
@@ -125,10 +129,12 @@ def explain_runs(runs:dict,              # {model name: run folder}; 'stan' requ
     res['seconds']['pointing'] = time.perf_counter() - t; t = time.perf_counter()
     posthoc = compare_methods(models['stan'], ds, methods=posthoc, n_clips=posthoc_clips) \
               if 'stan' in models and posthoc else None
-    res['seconds']['posthoc'] = time.perf_counter() - t
+    res['seconds']['posthoc'] = time.perf_counter() - t; t = time.perf_counter()
+    gates = gate_tests(models, ds, gate_clips, n_samples, sanity_clips, device)
+    res['seconds']['gate_tests'] = time.perf_counter() - t
     for name, df in dict(metrics=metrics, perturbation=curves, temporal_pointing=temporal,
                          temporal_pointing_per_class=per_class, spatial_pointing=spatial,
-                         posthoc=posthoc).items():
+                         posthoc=posthoc, **gates).items():
         if df is not None: df.to_csv(out/f'{name}.csv')
     relevant = curves[curves['mask'] == 'relevant'].set_index(['model', 'sigma2'])['tvd_mean']
     irrelevant = curves[curves['mask'] == 'irrelevant'].set_index(['model', 'sigma2'])['tvd_mean']
@@ -156,12 +162,66 @@ def explain_runs(runs:dict,              # {model name: run folder}; 'stan' requ
     sections.append(('Spatial pointing game', spatial))
     if posthoc is not None:
         sections.append((f"STAN's attention against post-hoc attributions (first {posthoc_clips} clips)", posthoc))
+    sections.append(('Tests an open gate cannot pass', gate_sections(gates)))
     if raw is not None and 'stan' in models:
         sections.append(('Explanations of test clips (Fig. 4)',
                          [f for i in range(min(n_show, len(ds))) for f in clip_figures(models['stan'], ds, raw, i, full.classes)]))
     res['report'] = str(report_html(sections, out/'report.html', title))
     (out/'results.json').write_text(json.dumps(res, indent=1, default=str))
     return res
+
+# %% ../nbs/15_demo.ipynb #4cd19109
+def ranked_maps(stan,            # a trained STAN
+                audio:torch.Tensor,  # [B, T, Da] the clips
+                visual:torch.Tensor  # [B, T, H, W, Dv]
+               ) -> dict:        # {name: (audio map [B, T], visual map [B, T, H, W])}
+    "The maps the fixed-budget test ranks: STAN's gates, its class maps of the predicted class, Grad-CAM, IG, random."
+    with torch.no_grad(): out = stan.eval()(audio, visual)
+    k = out['logits'].argmax(-1)
+    m = stan_maps(out, k)
+    maps = {'STAN: gates A^t, A^st': (out['time_attn'], out['st_attn']),
+            'STAN: class maps σ(V[k]), M[k]': (m['σ(V[k])'], m['M[k]'])}
+    for method in ('gradcam', 'ig', 'random'):
+        e = explain(stan, audio, visual, method, k)
+        maps[method] = (e['audio'], e['visual'])
+    return maps
+
+def gate_tests(models:dict,        # {model name: trained model}
+               ds,                 # the explained clips
+               n_clips:int=20,     # clips of the fixed-budget test
+               n_samples:int=20,   # noise draws per clip in the fixed-budget test
+               sanity_clips:int=4, # clips of the sanity checks
+               device='cpu'        # where attention replacement runs
+              ) -> dict:           # attention_replacement, fixed_budget, sanity_checks DataFrames (those that apply)
+    "Attention replacement for every model with A^st; fixed budgets and sanity checks for STAN."
+    att = {PAPER_NAMES.get(m, m): net for m, net in models.items() if isinstance(net, AttentionModel)}
+    modes = [m for m in ATTN_MODES if m != 'shuffled' or len(ds) > 1]      # a shuffle needs two clips
+    res = {'attention_replacement': pd.concat([attention_replacement(net, ds, modes, device=device).assign(model=name)
+                                               for name, net in att.items()], ignore_index=True)} if att else {}
+    if 'stan' in models:
+        stan, b = models['stan'].cpu(), collate_av([ds[i] for i in range(min(n_clips, len(ds)))])
+        res['fixed_budget'] = fixed_budget_test(stan, b['audio'], b['visual'], ranked_maps(stan, b['audio'], b['visual']),
+                                                sigma2=(1.,), n_samples=n_samples)
+        res['sanity_checks'] = sanity_summary(sanity_checks(stan, b['audio'][:sanity_clips], b['visual'][:sanity_clips]))
+    return res
+
+def gate_sections(gates:dict # from `gate_tests`
+                 ) -> list:  # report parts: tables and notes
+    "The report's tables of `gate_tests`."
+    parts = []
+    if 'attention_replacement' in gates:
+        parts += [gates['attention_replacement'].pivot(index='model', columns='mode', values='mAP').round(2),
+                  "<p class='stan-note'>Test mAP with A^st replaced at test time. A classifier that does not read "
+                  "where its attention is loses nothing.</p>"]
+    if 'fixed_budget' in gates:
+        fb = gates['fixed_budget'].pivot_table(index=['map', 'q'], columns='which', values='tvd_mean', sort=False)
+        parts += [fb.assign(gap=fb['top'] - fb['bottom']).round(4),
+                  "<p class='stan-note'>TVD at σ² = 1 with noise on each map's top-q or bottom-q features, the same "
+                  "count for every map: a faithful ranking has a large top and a small bottom.</p>",
+                  gates['sanity_checks'].round(3),
+                  "<p class='stan-note'>Sanity checks: Spearman's ρ between the maps of the trained STAN and of STAN "
+                  "re-initialised from the classifier down; a map that does not change (ρ ≥ 0.5) fails.</p>"]
+    return [table_html(p) if isinstance(p, pd.DataFrame) else p for p in parts]
 
 # %% ../nbs/15_demo.ipynb #5014d95f
 def run_demo(out='stan_nb_demo',        # output folder
