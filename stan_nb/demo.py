@@ -56,7 +56,7 @@ def _pointing_tables(models:dict, ds, device='cpu') -> tuple:
             per_class.append(class_temporal_pointing(net, ds, device=device).assign(model=name))
         if 'space_attn' in out:
             spatial.append(spatial_pointing(net, ds, device=device).loc[['overall']].assign(model=name))
-        if 'cam' in out:                                             # STAN: every space map, each named
+        if 'cam' in out and 'st_attn' in out:                        # STAN, ABN: every space map, each named
             maps = class_spatial_pointing(net, ds, device=device)
             spatial.append(maps.assign(model=[f"{name}: {k} ({MAP_NAMES[k]})" for k in maps.index]))
         net.cpu()
