@@ -104,8 +104,8 @@ def explain_runs(runs:dict,              # {model name: run folder}; 'stan' requ
                  perturb_clips:int|None=None, # of those, the first this many get the perturbation tests (None: all)
                  posthoc=DEMO_POSTHOC,   # the methods compared with STAN's attention (keys of `attribution.METHODS`); (): none
                  posthoc_clips:int=4,    # clips explained by every post-hoc method (each costs seconds per clip here)
-                 gate_clips:int=20,      # clips of the fixed-budget test (the first of the split)
-                 sanity_clips:int=4,     # clips of the sanity checks
+                 gate_clips:int=10,      # clips of the fixed-budget test (the first of the split)
+                 sanity_clips:int=2,     # clips of the sanity checks
                  title:str='stan_nb report',
                  device='cpu'            # where the perturbation tests and pointing games run (post-hoc: on the CPU)
                 ) -> dict:
@@ -130,7 +130,7 @@ def explain_runs(runs:dict,              # {model name: run folder}; 'stan' requ
     posthoc = compare_methods(models['stan'], ds, methods=posthoc, n_clips=posthoc_clips) \
               if 'stan' in models and posthoc else None
     res['seconds']['posthoc'] = time.perf_counter() - t; t = time.perf_counter()
-    gates = gate_tests(models, ds, gate_clips, n_samples, sanity_clips, device)
+    gates = gate_tests(models, ds, gate_clips, min(n_samples, 10), sanity_clips, device=device)
     res['seconds']['gate_tests'] = time.perf_counter() - t
     for name, df in dict(metrics=metrics, perturbation=curves, temporal_pointing=temporal,
                          temporal_pointing_per_class=per_class, spatial_pointing=spatial,
@@ -188,9 +188,10 @@ def ranked_maps(stan,            # a trained STAN
 
 def gate_tests(models:dict,        # {model name: trained model}
                ds,                 # the explained clips
-               n_clips:int=20,     # clips of the fixed-budget test
-               n_samples:int=20,   # noise draws per clip in the fixed-budget test
-               sanity_clips:int=4, # clips of the sanity checks
+               n_clips:int=10,     # clips of the fixed-budget test
+               n_samples:int=10,   # noise draws per clip in the fixed-budget test
+               sanity_clips:int=2, # clips of the sanity checks
+               sanity_methods=('attention', 'stan_maps', 'gradcam', 'saliency', 'random'), # IG and SmoothGrad: 32 and 16 passes a step
                device='cpu'        # where attention replacement runs
               ) -> dict:           # attention_replacement, fixed_budget, sanity_checks DataFrames (those that apply)
     "Attention replacement for every model with A^st; fixed budgets and sanity checks for STAN."
@@ -202,7 +203,7 @@ def gate_tests(models:dict,        # {model name: trained model}
         stan, b = models['stan'].cpu(), collate_av([ds[i] for i in range(min(n_clips, len(ds)))])
         res['fixed_budget'] = fixed_budget_test(stan, b['audio'], b['visual'], ranked_maps(stan, b['audio'], b['visual']),
                                                 sigma2=(1.,), n_samples=n_samples)
-        res['sanity_checks'] = sanity_summary(sanity_checks(stan, b['audio'][:sanity_clips], b['visual'][:sanity_clips]))
+        res['sanity_checks'] = sanity_summary(sanity_checks(stan, b['audio'][:sanity_clips], b['visual'][:sanity_clips], sanity_methods))
     return res
 
 def gate_sections(gates:dict # from `gate_tests`
