@@ -25,13 +25,13 @@ from .features import collate_av
 from .pointing import argmax_points, box_distance_px, stan_maps
 
 # %% auto #0
-__all__ = ['GRADCAM_LAYERS', 'METHODS', 'AREAS', 'SCALES', 'DEFAULT_METHODS', 'METRICS', 'SANITY_METHODS', 'CaptumModel',
-           'as_captum', 'gradcam_layers', 'ChannelFirst', 'channel_first_layer', 'explain', 'ellipsoid_kernel',
-           'area_ref', 'shuffled_sort', 'area_loss', 'kernel_responses', 'smoothness_loss', 'upsample_mask',
-           'extremal_perturbation', 'FrameModel', 'blur_features', 'auc', 'insertion_deletion', 'method_ranks',
-           'metric_reliability', 'method_scores', 'reliability', 'compare_methods', 'randomisation_order',
-           'reinitialise', 'cascading_randomisation', 'map_spearman', 'stan_class_maps', 'sanity_checks',
-           'sanity_check', 'sanity_summary']
+__all__ = ['GRADCAM_LAYERS', 'METHODS', 'AREAS', 'FRAME_KERNEL', 'GRID_KERNEL', 'SCALES', 'DEFAULT_METHODS', 'METRICS',
+           'SANITY_METHODS', 'CaptumModel', 'as_captum', 'gradcam_layers', 'ChannelFirst', 'channel_first_layer',
+           'explain', 'ellipsoid_kernel', 'smoothness_k', 'area_ref', 'shuffled_sort', 'area_loss', 'kernel_responses',
+           'smoothness_loss', 'upsample_mask', 'extremal_perturbation', 'FrameModel', 'blur_features', 'auc',
+           'insertion_deletion', 'method_ranks', 'metric_reliability', 'method_scores', 'reliability',
+           'compare_methods', 'randomisation_order', 'reinitialise', 'cascading_randomisation', 'map_spearman',
+           'stan_class_maps', 'sanity_checks', 'sanity_check', 'sanity_summary']
 
 # %% ../nbs/13_attribution.ipynb #4afc788c
 def _uses(model, modality:str) -> bool:
@@ -178,15 +178,24 @@ def explain(model:nn.Module,     # any model of the project (in eval mode during
 
 # %% ../nbs/13_attribution.ipynb #5a197b27
 AREAS = (0.05, 0.1, 0.15, 0.5) # the areas optimised jointly (the authors' default)
+FRAME_KERNEL = (8, 11, 11)     # the authors' smoothness kernel (K_t, K_h, K_w) in frames and pixels (112 px frames)
+GRID_KERNEL = (8, 3, 3)        # the default on a feature grid: the authors' K_t, 3 × 3 cells
 
-def ellipsoid_kernel(size=(3, 3, 3) # (K_t, K_h, K_w), odd
-                    ) -> Tensor:    # [K_t, K_h, K_w] 0/1 float
-    "The binary ellipsoid inscribed in a K_t × K_h × K_w box: cells whose centre lies within the semi-axes K/2."
-    if len(size) != 3 or any(int(k) != k or k < 1 or k % 2 == 0 for k in size):
-        raise ValueError(f"kernel: expected three odd positive sizes (K_t, K_h, K_w), found {size!r}")
-    axes = [(torch.arange(k) - k // 2) / (k / 2) for k in size]
+def ellipsoid_kernel(size=FRAME_KERNEL # (K_t, K_h, K_w), positive integers, odd or even
+                    ) -> Tensor:       # [K_t, K_h, K_w] 0/1 float, symmetric under every flip
+    "The binary ellipsoid inscribed in a K_t × K_h × K_w box: the cells whose centre lies within the semi-axes K/2."
+    if len(size) != 3 or any(int(k) != k or k < 1 for k in size):
+        raise ValueError(f"kernel: expected three positive integer sizes (K_t, K_h, K_w), found {size!r}")
+    axes = [(torch.arange(k) - (k - 1) / 2) / (k / 2) for k in size]   # cell centres, in semi-axes
     z = sum(g ** 2 for g in torch.meshgrid(*axes, indexing='ij'))
     return (z <= 1).float()
+
+def smoothness_k(areas,    # the areas a
+                 n:int,    # entries of the mask volume, T·H·W
+                 size      # (K_t, K_h, K_w) of the kernel
+                ) -> list: # k_a per area, in [1, n]
+    "Li et al.'s top-k of the smoothness term: ⌈a n / (π/6 · K_t K_h K_w)⌉, the ellipsoid volumes the area fills."
+    return [min(n, math.ceil(a * n / (math.pi / 6 * math.prod(size)))) for a in areas]
 
 def area_ref(n:int,        # number of mask entries
              areas         # the areas, fractions in (0, 1]
@@ -213,14 +222,14 @@ def area_loss(mask:Tensor,  # [B, A, ...] masks, one per area
 
 def kernel_responses(mask:Tensor,   # [..., T, H, W]
                      kernel:Tensor  # [K_t, K_h, K_w] 0/1 kernel
-                    ) -> Tensor:    # [..., T − K_t + 1, H − K_h + 1, W − K_w + 1]
-    "The mean of the mask over the kernel's cells, wherever the kernel fits (no padding)."
-    (T, H, W), (kt, kh, kw) = mask.shape[-3:], kernel.shape
-    taps = torch.nonzero(kernel).tolist()
-    if len(taps) > 27:                               # large kernels (pixels): one convolution
-        r = F.conv3d(mask.reshape(-1, 1, T, H, W), (kernel / len(taps))[None, None].to(mask))
-        return r.reshape(*mask.shape[:-3], *r.shape[-3:])
-    return sum(mask[..., t:T - kt + 1 + t, h:H - kh + 1 + h, w:W - kw + 1 + w] for t, h, w in taps) / len(taps)
+                    ) -> Tensor:    # [..., T, H, W] ('same' size)
+    "The mean of the mask over the kernel's cells at every position; zero padding, ⌊(K−1)/2⌋ before and ⌊K/2⌋ after."
+    (T, H, W), taps = mask.shape[-3:], torch.nonzero(kernel).tolist()
+    x = F.pad(mask, [p for k in reversed(kernel.shape) for p in ((k - 1) // 2, k // 2)])
+    if len(taps) > 64:                               # large kernels (pixels): one convolution
+        r = F.conv3d(x.reshape(-1, 1, *x.shape[-3:]), (kernel / len(taps))[None, None].to(mask))
+        return r.reshape(mask.shape)
+    return sum(x[..., t:t + T, h:h + H, w:w + W] for t, h, w in taps) / len(taps)
 
 def smoothness_loss(mask:Tensor,    # [B, A, T, H, W] masks, one per area
                     areas,          # the A areas
@@ -230,21 +239,35 @@ def smoothness_loss(mask:Tensor,    # [B, A, T, H, W] masks, one per area
     "Spatio-temporal smoothness: mean sq. error of the top-k_a kernel responses to 1 plus that of the rest to 0."
     B, A, T, H, W = mask.shape
     r = shuffled_sort(kernel_responses(mask, kernel).reshape(B, A, -1), descending=True, generator=generator)
-    n_r, size = r.shape[-1], kernel.sum().item()
-    k = torch.tensor([min(n_r, math.floor(a * T * H * W / size + 1e-9)) for a in areas], device=mask.device)
-    top = (torch.arange(n_r, device=mask.device)[None] < k[:, None]).to(mask)      # [A, n_r]
+    n = r.shape[-1]
+    k = torch.tensor(smoothness_k(areas, n, kernel.shape), device=mask.device)
+    top = (torch.arange(n, device=mask.device)[None] < k[:, None]).to(mask)      # [A, n]
     err = (r - top) ** 2
-    loss = (err * top).sum(-1) / k.clamp_min(1) + (err * (1 - top)).sum(-1) / (n_r - k).clamp_min(1)
-    return loss * (k > 0)                            # an area smaller than one kernel: no smoothness term
+    return (err * top).sum(-1) / k + (err * (1 - top)).sum(-1) / (n - k).clamp_min(1)
 
-def upsample_mask(mask:Tensor, # [..., h, w]
-                  hw:tuple     # (H, W) target size
-                 ) -> Tensor:  # [..., H, W]
-    "Bilinear upsampling of mask grids to the input's H × W (identity when the sizes agree)."
-    if tuple(mask.shape[-2:]) == tuple(hw): return mask
-    lead = mask.shape[:-2]
-    return F.interpolate(mask.reshape(-1, 1, *mask.shape[-2:]), size=tuple(hw), mode='bilinear',
-                         align_corners=False).reshape(*lead, *hw)
+# %% ../nbs/13_attribution.ipynb #b8d4f2e1
+def _neighbours(h:int, H:int, r:int) -> tuple:
+    "Along one axis: the (2r+1) parameters around each of H pixels (indices into the grid padded by r) and their distances."
+    step, y = H / h, torch.arange(H, dtype=torch.float32)
+    near = ((y + 0.5) / step - 0.5).round().clamp(0, h - 1)          # the nearest parameter centre
+    i = near[None] + torch.arange(-r, r + 1)[:, None]                 # [2r+1, H]
+    return (i + r).long(), y[None] - ((i + 0.5) * step - 0.5)
+
+def upsample_mask(mask:Tensor,        # [..., h, w] mask parameters
+                  hw:tuple,           # (H, W) target size in pixels
+                  sigma:float|None=None, # kernel width in pixels; None: 11/7 of the step H/h (the authors' 11 px at step 7)
+                  coldness:float=20.  # the smooth-max's inverse temperature
+                 ) -> Tensor:         # [..., H, W]
+    "Li et al.'s smooth-max kernel upsampling of frame-mask parameters to pixels; the identity when the sizes agree (feature grids)."
+    (h, w), (H, W) = mask.shape[-2:], tuple(hw)
+    if (h, w) == (H, W): return mask
+    sigma = sigma or 11 / 7 * H / h
+    r = 1 + math.ceil(sigma / min(H / h, W / w))
+    (iy, dy), (ix, dx) = _neighbours(h, H, r), _neighbours(w, W, r)
+    z = (dy[:, None, :, None] ** 2 + dx[None, :, None, :] ** 2).sqrt() / sigma        # [2r+1, 2r+1, H, W]
+    k = torch.exp(-2 * (z - 0.5).clamp_min(0) ** 2).to(mask).flatten(0, 1)
+    v = k * F.pad(mask, (r, r, r, r))[..., iy[:, None, :, None], ix[None, :, None, :]].flatten(-4, -3)
+    return (v * torch.softmax(coldness * v, dim=-3)).sum(-3)
 
 # %% ../nbs/13_attribution.ipynb #14811711
 def _check_areas(areas) -> tuple:
@@ -261,19 +284,21 @@ def extremal_perturbation(model:nn.Module,       # any model of the project, or 
                           areas=AREAS,           # the areas a, optimised jointly
                           iterations:int=60,     # SGD steps
                           variant:str='preserve',# 'preserve' (x ⊙ m, −log p) or 'delete' (x ⊙ (1−m), −log(1−p))
-                          kernel=(3, 3, 3),      # (K_t, K_h, K_w) of the smoothness kernel (in mask cells or pixels)
+                          kernel=None,           # (K_t, K_h, K_w) of the smoothness kernel; None: GRID_KERNEL
+                                                 # in cells, or FRAME_KERNEL in pixels with `mask_hw`
                           lam:float=1.,          # area weight at the first iteration (λ̃, or λ with scale='none')
                           lam_end:float=30.,     # area weight at the last iteration (geometric schedule)
-                          smooth_weight:float=1., # μ̃ (or μ with scale='none') after `smooth_start`
+                          smooth_weight:float=2., # μ̃ (or μ with scale='none') after `smooth_start`
                           smooth_start:int|None=None, # iterations without the smoothness term; None: 10 %
                           scale:str='reward',    # 'reward': weights in units of the reward's mean gradient; 'none'
                           lr:float=0.05, momentum:float=0.9, dampening:float=0.9, # SGD
-                          mask_hw:tuple|None=None, # (h, w) of the visual mask parameters; None: the input's H × W
+                          mask_hw:tuple|None=None, # (h, w) of the visual mask parameters, upsampled by `upsample_mask`
+                                                 # (frames); None: one per cell of the input's H × W (feature grid)
                           audio_mask:bool|None=None, # optimise an audio mask too; None: if the model reads audio
                           seed:int=0,            # seed of the random order of ties in the sorts
                           **kw                   # ignored (other methods' options)
                          ) -> dict: # visual [B, A, T, H, W], audio [B, A, T] | None, p [B, A], areas, reward and energy [iterations, B, A]
-    "Li et al.'s spatio-temporal extremal perturbation (fade), all clips and areas in one batch; masks on the input's grid."
+    "Li et al.'s extremal perturbation (fade), clips and areas in one batch; a mask per grid cell, or `mask_hw` per frame, smooth-max upsampled."
     if variant not in ('preserve', 'delete'): raise ValueError(f"variant: expected 'preserve' or 'delete', found {variant!r}")
     if scale not in SCALES: raise ValueError(f"scale: expected one of {SCALES}, found {scale!r}")
     areas, f = _check_areas(areas), as_captum(model)
@@ -282,6 +307,7 @@ def extremal_perturbation(model:nn.Module,       # any model of the project, or 
     (B, T, H, W), A = visual.shape[:4], len(areas)
     hw = tuple(mask_hw or (H, W))
     use_audio = _uses(model, 'audio') if audio_mask is None else audio_mask
+    kernel = kernel or (GRID_KERNEL if mask_hw is None else FRAME_KERNEL)
     k_v, k_a = ellipsoid_kernel(kernel).to(visual), ellipsoid_kernel((kernel[0], 1, 1)).to(visual)
     m_v = torch.ones(B, A, T, *hw, device=visual.device, requires_grad=True)
     m_a = torch.ones(B, A, T, device=visual.device, requires_grad=use_audio)

@@ -10,11 +10,11 @@ from torch import nn, Tensor
 import torch.nn.functional as F
 
 from .core import DataError
-from .stan import (AVModel, AttentionModel, STAN, STANAudio, STANVisual, AudioEmbed, VisualEmbed,
+from .stan import (AVModel, AttentionModel, STAN, STANAudio, STANVisual, SelectiveSTAN, AudioEmbed, VisualEmbed,
                           SpaceTimeFeatures, SpaceAttention, PooledClassifier, ChannelLastConv2d, MLP, cam_logits)
 
 # %% auto #0
-__all__ = ['MODELS', 'VARIANTS', 'AudioBaseline', 'VisualBaseline', 'predicted_cam', 'CAM', 'AVCAM', 'ABN', 'AVABN',
+__all__ = ['MODELS', 'VARIANTS', 'EXTENSIONS', 'AudioBaseline', 'VisualBaseline', 'predicted_cam', 'CAM', 'AVCAM', 'ABN', 'AVABN',
            'Relationship', 'RelationshipOneLayer', 'mixture_logits', 'mean_probability_logits', 'AverageEnsemble',
            'FiLM', 'FiLMResBlock', 'AttentionFusion', 'EmbeddingAttentionFusion', 'STANSmall', 'hyperparameters',
            'make_model']
@@ -289,9 +289,11 @@ MODELS = {'stan': STAN, 'stan_audio': STANAudio, 'stan_visual': STANVisual,
           'relationship': Relationship, 'average_ensemble': AverageEnsemble, 'film': FiLM,
           'attention_fusion': AttentionFusion,
           'relationship_1layer': RelationshipOneLayer, 'film_resblock': FiLMResBlock,
-          'attention_fusion_embed': EmbeddingAttentionFusion, 'stan_d64': STANSmall} # every model, by name
+          'attention_fusion_embed': EmbeddingAttentionFusion, 'stan_d64': STANSmall,
+          'stan_selective': SelectiveSTAN} # every model, by name
 VARIANTS = {'relationship_1layer': 'relationship', 'film_resblock': 'film', 'attention_fusion_embed': 'attention_fusion',
             'stan_d64': 'stan'} # each variant or control -> the model it varies
+EXTENSIONS = {'stan_selective': 'stan'} # each model beyond the paper -> the paper's model it extends
 
 def hyperparameters() -> set:
     "The keyword arguments that some model's constructor takes (besides Da, Dv, K)."
@@ -302,7 +304,7 @@ def make_model(name:str,      # a key of `MODELS`
                Da:int,        # audio embedding size
                Dv:int,        # visual channels
                K:int,         # number of classes
-               **kw           # hyperparameters: D, dropout, cam_kernel, gate_kernel, g_layers (each takes what it uses)
+               **kw           # hyperparameters: D, dropout, cam_kernel, gate_kernel, g_layers, r (each takes what it uses)
               ) -> AVModel:
     "Build the model `name`; unknown names and unknown hyperparameters are errors that list the valid ones."
     if name not in MODELS: raise ValueError(f"model: expected one of {', '.join(MODELS)}, found {name!r}")

@@ -4,7 +4,7 @@
 
 # %% ../nbs/00_core.ipynb #1d4db68d
 from __future__ import annotations
-import csv, hashlib, json, os, random, re
+import csv, hashlib, json, os, random, re, time
 from dataclasses import dataclass, asdict, field, replace
 from pathlib import Path
 
@@ -12,8 +12,8 @@ import numpy as np
 import torch
 
 # %% auto #0
-__all__ = ['MANIFEST_COLUMNS', 'MANIFEST_KINDS', 'Config', 'seed_everything', 'get_device', 'StanError', 'DataError',
-           'ManifestError', 'ChecksumError', 'manifest_path', 'read_manifest', 'sha256_file', 'verify',
+__all__ = ['MANIFEST_COLUMNS', 'MANIFEST_KINDS', 'Config', 'seed_everything', 'get_device', 'sync', 'timed', 'StanError',
+           'DataError', 'ManifestError', 'ChecksumError', 'manifest_path', 'read_manifest', 'sha256_file', 'verify',
            'use_site_plotly', 'plotly_js_path']
 
 # %% ../nbs/00_core.ipynb #1d1e0959
@@ -61,6 +61,19 @@ def get_device(pref:str='auto' # 'auto', 'cpu', 'cuda', 'cuda:N' or 'mps'
     if pref.startswith('cuda') and not torch.cuda.is_available():
         raise RuntimeError(f"device: {pref!r} was asked for but torch sees no CUDA device (torch {torch.__version__})")
     return torch.device(pref)
+
+# %% ../nbs/00_core.ipynb #fec6f529
+def sync(device # a torch.device or its name ('cpu', 'cuda', 'cuda:1', ...)
+        ):
+    "Wait until `device` has finished its queued work (CUDA kernels run asynchronously)."
+    if torch.device(device).type == 'cuda': torch.cuda.synchronize(device)
+
+def timed(f,     # a function of no arguments
+          device # the device `f` queues its work on: a torch.device or its name
+         ) -> float:
+    "Seconds that `f()` takes on `device`, its queued work included."
+    sync(device); t = time.perf_counter(); f(); sync(device)
+    return time.perf_counter() - t
 
 # %% ../nbs/00_core.ipynb #535ea4f6
 class StanError(Exception):

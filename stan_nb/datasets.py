@@ -13,13 +13,13 @@ import torch
 from torch.utils.data import Dataset
 
 from .core import Config, DataError, verify
-from .features import _check_finite, _check_indices, _open, _to_str, validate_features
+from .features import check_clip_finite, check_indices, open_h5, to_str, validate_features
 
 # %% auto #0
 __all__ = ['AVE_COLUMNS', 'AVE_CLASSES', 'AVE_FILES', 'LLP_CLASSES', 'LLP_FILES', 'AVR_SYNONYMS', 'segment_gt',
-           'read_ave_annotations', 'read_order', 'check_ave_labels', 'AVEReleaseFeatures', 'FeatureFileFeatures',
-           'ClipDataset', 'AVEDataset', 'llp_video_id', 'read_llp_weak', 'read_llp_dense', 'LLPReleaseFeatures',
-           'LLPDataset', 'class_key', 'union_classes', 'AVRDataset']
+           'read_ave_annotations', 'merge_by_id', 'read_order', 'check_ave_labels', 'AVEReleaseFeatures',
+           'FeatureFileFeatures', 'ClipDataset', 'AVEDataset', 'llp_video_id', 'read_llp_weak', 'read_llp_dense',
+           'LLPReleaseFeatures', 'LLPDataset', 'class_key', 'union_classes', 'AVRDataset']
 
 # %% ../nbs/06_datasets.ipynb #13d420a4
 def segment_gt(clip,            # [n] the clip each interval belongs to
@@ -97,7 +97,7 @@ def read_ave_annotations(path,          # the release's Annotations.txt (with or
                 start=start, end=end, label=np.array([index[c] for c in category]), classes=classes)
 
 # %% ../nbs/06_datasets.ipynb #85d89c99
-def _merge_by_id(video_ids:list, # [N] the video id of each row
+def merge_by_id(video_ids:list, # [N] the video id of each row
                  x:np.ndarray    # [N, ...] binary per-row arrays
                 ) -> np.ndarray:
     "`x` with each row replaced by the union (max) over the rows of the same video id."
@@ -110,10 +110,10 @@ def read_order(path, # a split order file of the release (key `order`)
                n:int # number of annotation rows
               ) -> np.ndarray:
     "The row indices of one split: distinct integers in [0, n)."
-    with _open(path) as f:
+    with open_h5(path) as f:
         if 'order' not in f: raise DataError(path, 'order', 'a dataset of row indices', f"the datasets {list(f)}")
         idx = f['order'][:]
-    _check_indices(path, 'order', idx, n)
+    check_indices(path, 'order', idx, n)
     return idx.astype(np.int64)
 
 def check_ave_labels(path,            # the release's labels.h5
@@ -122,7 +122,7 @@ def check_ave_labels(path,            # the release's labels.h5
                     ):
     "`labels.h5` (per-segment one-hot, index K = background) agrees with Annotations.txt row by row."
     N, T, K = gt.shape
-    with _open(path) as f:
+    with open_h5(path) as f:
         if 'avadataset' not in f: raise DataError(path, 'avadataset', f"a dataset [{N}, {T}, {K + 1}]", f"the datasets {list(f)}")
         x = f['avadataset'][:]
     if x.shape != (N, T, K + 1): raise DataError(path, 'avadataset', f"shape {(N, T, K + 1)}", f"shape {x.shape}")
@@ -136,7 +136,7 @@ class _Handles:
     "Per-process h5py handles, opened on first use, never pickled (DataLoader workers open their own)."
     def _h5(self, path) -> h5py.File:
         if getattr(self, '_pid', None) != os.getpid(): self._files, self._pid = {}, os.getpid()
-        if path not in self._files: self._files[path] = _open(path)
+        if path not in self._files: self._files[path] = open_h5(path)
         return self._files[path]
     def __getstate__(self): return {**self.__dict__, '_files': {}, '_pid': None}
     def close(self):
@@ -154,7 +154,7 @@ class AVEReleaseFeatures(_Handles):
         self.audio_path, self.visual_path, self.path = Path(audio_path), Path(visual_path), Path(visual_path).parent
         shapes = {}
         for m, p, rank, axes in (('audio', self.audio_path, 3, 'N, T, Da'), ('visual', self.visual_path, 5, 'N, T, H, W, Dv')):
-            with _open(p) as f:
+            with open_h5(p) as f:
                 if self.key not in f: raise DataError(p, self.key, f"a dataset [{axes}]", f"the datasets {list(f)}")
                 s = f[self.key].shape
             if len(s) != rank or s[0] != n:
@@ -175,7 +175,7 @@ class FeatureFileFeatures(_Handles):
                 ):
         self.path, info = Path(path), validate_features(path, check_finite=False)
         self.dims = {k: info[k] for k in ('T', 'Da', 'H', 'W', 'Dv')}
-        with _open(path) as f: ids = [_to_str(v) for v in f['video_id'][:]]
+        with open_h5(path) as f: ids = [to_str(v) for v in f['video_id'][:]]
         self.rows = {}
         for r, v in enumerate(ids): self.rows.setdefault(v, r)  # a video written twice has the same features
 
@@ -217,7 +217,7 @@ class ClipDataset(Dataset):
         item = dict(index=i, video_id=self.video_ids[i])
         for k, x in zip(('audio', 'visual'), self.source.read(self.keys[i])):
             x = np.asarray(x)
-            _check_finite(self.source.path, k, x, i, item['video_id'])
+            check_clip_finite(self.source.path, k, x, i, item['video_id'])
             item[k] = torch.tensor(x, dtype=self.dtype)
         item['labels'] = torch.tensor(self.labels[i], dtype=torch.float32)
         for k, g in self.gt.items(): item[k] = torch.tensor(g[i], dtype=torch.float32)
@@ -267,7 +267,7 @@ class AVEDataset(ClipDataset):
         labels = np.eye(K, dtype=np.uint8)[ann['label']]
         gt = segment_gt(rows, ann['label'], ann['start'], ann['end'], N, K, source.dims['T'])
         if path('labels').exists(): check_ave_labels(path('labels'), ann['label'], gt)
-        if merge_duplicates: labels, gt = _merge_by_id(ann['video_id'], labels), _merge_by_id(ann['video_id'], gt)
+        if merge_duplicates: labels, gt = merge_by_id(ann['video_id'], labels), merge_by_id(ann['video_id'], gt)
         indices = rows if split is None else read_order(path(split), N)
         if features: source.check([ann['video_id'][i] for i in indices])
         super().__init__(source, ann['video_id'] if features else rows, ann['video_id'], labels, ann['classes'],

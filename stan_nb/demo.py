@@ -25,18 +25,20 @@ from .attribution import compare_methods, explain, sanity_checks, sanity_summary
 from .viz import attention_figure, time_figure, perturbation_figure, table_html, report_html
 
 # %% auto #0
-__all__ = ['DEMO_MODELS', 'DEMO_POSTHOC', 'PAPER_NAMES', 'clip_figures', 'explain_dataset', 'explain_runs', 'ranked_maps',
-           'gate_tests', 'gate_sections', 'run_demo']
+__all__ = ['DEMO_MODELS', 'STAN_LIKE', 'PERTURBED', 'DEMO_POSTHOC', 'PAPER_NAMES', 'clip_figures', 'explain_dataset',
+           'explain_runs', 'ranked_maps', 'gate_tests', 'gate_sections', 'run_demo']
 
 # %% ../nbs/15_demo.ipynb #ab0382fc
-DEMO_MODELS = ('stan', 'stan_audio', 'stan_visual', 'audio_baseline', 'visual_baseline', 'abn', 'av_abn')
+DEMO_MODELS = ('stan', 'stan_audio', 'stan_visual', 'audio_baseline', 'visual_baseline', 'abn', 'av_abn', 'stan_selective')
+STAN_LIKE = ('stan', 'stan_selective') # explained by STAN's maps too: class maps, post-hoc methods, fixed budgets, sanity checks
+PERTURBED = (*STAN_LIKE, 'abn', 'av_abn') # the models of the perturbation tests (Algorithm B for STAN's kind, A for ABN's)
 DEMO_POSTHOC = ('attention', 'gradcam', 'ig', 'smoothgrad', 'random')
 PAPER_NAMES = dict(stan='STAN', stan_audio='STAN (audio)', stan_visual='STAN (visual)', audio_baseline='audio baseline',
                    visual_baseline='visual baseline', cam='CAM', abn='ABN', av_cam='AV-CAM', av_abn='AV-ABN',
                    relationship='Relationship', average_ensemble='Average Ensemble', film='FiLM',
                    attention_fusion='Attention Fusion', relationship_1layer='Relationship (one-layer g)',
                    film_resblock='FiLM (residual block)', attention_fusion_embed='Attention Fusion (embeddings)',
-                   stan_d64='STAN (D = 64)')
+                   stan_d64='STAN (D = 64)', stan_selective='STAN, selective gates (beyond the paper)')
 
 # %% ../nbs/15_demo.ipynb #8386d8da
 def _metrics_table(runs:dict, split:str, features) -> pd.DataFrame:
@@ -68,17 +70,20 @@ def clip_figures(stan,          # a trained STAN
                  raw,           # the raw SynthAV file the features were extracted from
                  i:int,         # the item of `ds` to show
                  classes:list   # the K class names
-                ) -> list:      # [attention figure, time figure]
-    "Fig. 4 for one clip: its frames with STAN's space attention (a slider over the segments) and its spectrogram with the time attention."
+                ) -> list:      # [gates figure, class maps figure, time figure]
+    "Fig. 4 for one clip and its predicted class k: frames with the gate A^s and with the class map σ(M[k]) (sliders over the segments), and the spectrogram with A^t and σ(V[k])."
     item = ds[i]
     with torch.inference_mode(): out = stan.eval()(item['audio'][None], item['visual'][None])
     clip = read_clip(raw, int(item['index']))
     k = int(out['logits'][0].argmax())
+    maps = {n: m[0].numpy() for n, m in stan_maps(out, [k]).items()}
     title = f"{item['video_id']}: predicted {classes[k]} ({'right' if item['labels'][k] else 'wrong'})"
-    return [attention_figure(clip['frames'], out['space_attn'][0].numpy(), clip['visual_boxes'],
-                             out['time_attn'][0].numpy(), classes, k, title),
-            time_figure(clip['audio'], 16000, out['time_attn'][0].numpy(), clip['audio_gt'], k, classes,
-                        title='time attention and when the class sounds')]
+    frames = lambda space, time, what: attention_figure(clip['frames'], space, clip['visual_boxes'], time, classes, k,
+                                                        f"{title}<br>{what}")
+    return [frames(maps['A^s'], maps['A^t'], 'gates: A^s, A^t'),
+            frames(1 / (1 + np.exp(-maps['M[k]'])), None, 'class map σ(M[k]) (σ(V[k]) in the time figure)'),
+            time_figure(clip['audio'], 16000, {'A^t': maps['A^t'], 'σ(V[k])': maps['σ(V[k])']}, clip['audio_gt'], k,
+                        classes, title='time maps and when the class sounds')]
 
 def explain_dataset(runs:dict,  # {model name: run folder}
                     features,   # the feature file
@@ -93,7 +98,7 @@ def explain_dataset(runs:dict,  # {model name: run folder}
                                       "explain runs trained on one feature file and split together")
     return run_dataset(runs[first], split, features)
 
-def explain_runs(runs:dict,              # {model name: run folder}; 'stan' required for the STAN-specific parts
+def explain_runs(runs:dict,              # {model name: run folder}; those of `STAN_LIKE` also get STAN's parts
                  features,               # the feature file (with audio_gt and visual_boxes for the pointing games)
                  out,                    # the folder for report.html, CSV and JSON
                  raw=None,               # the raw SynthAV file, for the frame and spectrogram figures
@@ -102,7 +107,7 @@ def explain_runs(runs:dict,              # {model name: run folder}; 'stan' requ
                  n_samples:int=100,      # noise samples per σ² level in the perturbation tests
                  max_clips:int|None=None,# explain at most this many clips of the split (None: all)
                  perturb_clips:int|None=None, # of those, the first this many get the perturbation tests (None: all)
-                 posthoc=DEMO_POSTHOC,   # the methods compared with STAN's attention (keys of `attribution.METHODS`); (): none
+                 posthoc=DEMO_POSTHOC,   # the methods compared with the attention of each of `STAN_LIKE` (keys of `attribution.METHODS`); (): none
                  posthoc_clips:int=4,    # clips explained by every post-hoc method (each costs seconds per clip here)
                  gate_clips:int=10,      # clips of the fixed-budget test (the first of the split)
                  sanity_clips:int=2,     # clips of the sanity checks
@@ -119,7 +124,7 @@ def explain_runs(runs:dict,              # {model name: run folder}; 'stan' requ
     t = time.perf_counter()
     metrics = _metrics_table(runs, split, features)
     res['seconds']['evaluate'] = time.perf_counter() - t; t = time.perf_counter()
-    with_attn = {PAPER_NAMES[m]: models[m] for m in ('stan', 'abn', 'av_abn') if m in models}
+    with_attn = {PAPER_NAMES[m]: models[m] for m in PERTURBED if m in models}
     pds = torch.utils.data.Subset(ds, range(min(perturb_clips, len(ds)))) if perturb_clips else ds
     curves = perturbation_curves(with_attn, pds, n_samples=n_samples, device=device)
     share = {m: perturbed_share(net, pds, device=device) for m, net in with_attn.items()}
@@ -127,8 +132,9 @@ def explain_runs(runs:dict,              # {model name: run folder}; 'stan' requ
     res['seconds']['perturb'] = time.perf_counter() - t; t = time.perf_counter()
     temporal, per_class, spatial = _pointing_tables(models, ds, device)
     res['seconds']['pointing'] = time.perf_counter() - t; t = time.perf_counter()
-    posthoc = compare_methods(models['stan'], ds, methods=posthoc, n_clips=posthoc_clips) \
-              if 'stan' in models and posthoc else None
+    stans = {PAPER_NAMES[m]: models[m] for m in STAN_LIKE if m in models}
+    posthoc = pd.concat([compare_methods(net, ds, methods=posthoc, n_clips=posthoc_clips).assign(model=name)
+                         for name, net in stans.items()]) if stans and posthoc else None
     res['seconds']['posthoc'] = time.perf_counter() - t; t = time.perf_counter()
     gates = gate_tests(models, ds, gate_clips, min(n_samples, 10), sanity_clips, device=device)
     res['seconds']['gate_tests'] = time.perf_counter() - t
@@ -161,7 +167,7 @@ def explain_runs(runs:dict,              # {model name: run folder}; 'stan' requ
             "not beat them has not found when.</p>"]))
     sections.append(('Spatial pointing game', spatial))
     if posthoc is not None:
-        sections.append((f"STAN's attention against post-hoc attributions (first {posthoc_clips} clips)", posthoc))
+        sections.append((f"STAN's attention against post-hoc attributions of the same model (first {posthoc_clips} clips)", posthoc))
     sections.append(('Tests an open gate cannot pass', gate_sections(gates)))
     if raw is not None and 'stan' in models:
         sections.append(('Explanations of test clips (Fig. 4)',
@@ -194,16 +200,19 @@ def gate_tests(models:dict,        # {model name: trained model}
                sanity_methods=('attention', 'stan_maps', 'gradcam', 'saliency', 'random'), # IG and SmoothGrad: 32 and 16 passes a step
                device='cpu'        # where attention replacement runs
               ) -> dict:           # attention_replacement, fixed_budget, sanity_checks DataFrames (those that apply)
-    "Attention replacement for every model with A^st; fixed budgets and sanity checks for STAN."
+    "Attention replacement for every model with A^st; fixed budgets and sanity checks for each model of `STAN_LIKE`."
     att = {PAPER_NAMES.get(m, m): net for m, net in models.items() if isinstance(net, AttentionModel)}
     modes = [m for m in ATTN_MODES if m != 'shuffled' or len(ds) > 1]      # a shuffle needs two clips
     res = {'attention_replacement': pd.concat([attention_replacement(net, ds, modes, device=device).assign(model=name)
                                                for name, net in att.items()], ignore_index=True)} if att else {}
-    if 'stan' in models:
-        stan, b = models['stan'].cpu(), collate_av([ds[i] for i in range(min(n_clips, len(ds)))])
-        res['fixed_budget'] = fixed_budget_test(stan, b['audio'], b['visual'], ranked_maps(stan, b['audio'], b['visual']),
-                                                sigma2=(1.,), n_samples=n_samples)
-        res['sanity_checks'] = sanity_summary(sanity_checks(stan, b['audio'][:sanity_clips], b['visual'][:sanity_clips], sanity_methods))
+    stans = {PAPER_NAMES[m]: models[m].cpu() for m in STAN_LIKE if m in models}
+    if stans:
+        b = collate_av([ds[i] for i in range(min(n_clips, len(ds)))])
+        a, v = b['audio'], b['visual']
+        res['fixed_budget'] = pd.concat([fixed_budget_test(net, a, v, ranked_maps(net, a, v), sigma2=(1.,), n_samples=n_samples)
+                                         .assign(model=name) for name, net in stans.items()])
+        res['sanity_checks'] = pd.concat([sanity_summary(sanity_checks(net, a[:sanity_clips], v[:sanity_clips], sanity_methods))
+                                          .assign(model=name) for name, net in stans.items()], ignore_index=True)
     return res
 
 def gate_sections(gates:dict # from `gate_tests`
@@ -215,7 +224,7 @@ def gate_sections(gates:dict # from `gate_tests`
                   "<p class='stan-note'>Test mAP with A^st replaced at test time. A classifier that does not read "
                   "where its attention is loses nothing.</p>"]
     if 'fixed_budget' in gates:
-        fb = gates['fixed_budget'].pivot_table(index=['map', 'q'], columns='which', values='tvd_mean', sort=False)
+        fb = gates['fixed_budget'].pivot_table(index=['model', 'map', 'q'], columns='which', values='tvd_mean', sort=False)
         parts += [fb.assign(gap=fb['top'] - fb['bottom']).round(4),
                   "<p class='stan-note'>TVD at σ² = 1 with noise on each map's top-q or bottom-q features, the same "
                   "count for every map: a faithful ranking has a large top and a small bottom.</p>",

@@ -21,8 +21,8 @@ from torch import nn
 from torch.utils.data import DataLoader, Dataset
 from tqdm.auto import tqdm
 
-from .core import Config, DataError, StanError, get_device
-from .features import FeatureWriter, make_splits, set_splits, validate_features, _check_binary, _check_finite
+from .core import Config, DataError, StanError, get_device, timed
+from .features import FeatureWriter, make_splits, set_splits, to_str, validate_features
 from .audio import VGGISH_SR, VGGishEncoder, load_vggish, resample
 from .visual import ResNetEncoder, load_resnet
 from .synth import synth_config, write_synthav
@@ -30,10 +30,10 @@ from .pretrain import synthav_encoders, segment_probe
 
 # %% auto #0
 __all__ = ['LENGTH_TOL', 'FAILURE_COLUMNS', 'ENCODER_PRESETS', 'segment_times', 'frame_at', 'ClipError', 'decode_clip',
-           'write_video', 'write_broken_files', 'SynthSource', 'VideoSource', 'open_source', 'rank_chunks',
-           'read_failures', 'FailureLog', 'encoder_options', 'make_encoders', 'preset_encoders', 'check_feature_range',
-           'encode_chunk', 'extract_shard', 'chunk_slots', 'write_rows', 'merge_shards', 'extract', 'bench_extract',
-           'format_bench_extract', 'probe_encoders', 'extract_argparser', 'main']
+           'SynthSource', 'VideoSource', 'open_source', 'rank_chunks', 'read_failures', 'FailureLog', 'encoder_options',
+           'make_encoders', 'preset_encoders', 'check_feature_range', 'encode_chunk', 'extract_shard', 'chunk_slots',
+           'merge_shards', 'extract', 'bench_extract', 'format_bench_extract', 'probe_encoders', 'extract_argparser',
+           'main']
 
 # %% ../nbs/05_extract.ipynb #2e02916e
 def segment_times(T:int, # segments
@@ -135,52 +135,6 @@ def decode_clip(path,                  # a video file
                 pad_audio_s=round(pad_a, 4), trim_s=round(trim, 4), padded_frames=len(taus) - n_real,
                 action='+'.join(action) or 'none')
     return dict(frames=frames, wav=wav, info=info)
-
-# %% ../nbs/05_extract.ipynb #d67eff8d
-def write_video(path,                  # the file to write (.mp4, .mkv, ...)
-                seconds:float=2.0,     # duration
-                fps=25,                # frame rate (an int, float, or Fraction(30000, 1001))
-                sr:int=44100,          # audio sample rate
-                layout:str='stereo',   # audio channel layout: 'mono', 'stereo', '5.1', ...
-                size:tuple=(64, 48),   # (width, height)
-                video:bool=True,       # write a video stream
-                audio:bool=True,       # write an audio stream
-                tone:float=440.0       # frequency of the test tone (Hz)
-               ) -> Path:
-    "Write a small H.264/AAC test video: frame j is grey level (8 j) mod 256, the audio a tone."
-    path, (w, h) = Path(path), size
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fps = Fraction(fps).limit_denominator(1001)
-    with av.open(str(path), 'w') as c:
-        vs = c.add_stream('libx264', rate=fps) if video else None
-        aus = c.add_stream('aac', rate=sr, layout=layout) if audio else None
-        if vs:
-            vs.width, vs.height, vs.pix_fmt, vs.options = w, h, 'yuv420p', {'preset': 'ultrafast'}
-            for j in range(int(round(seconds * fps))):
-                img = np.full((h, w, 3), (8 * j) % 256, np.uint8)
-                c.mux(vs.encode(av.VideoFrame.from_ndarray(img, format='rgb24')))
-            c.mux(vs.encode())
-        if aus:
-            x = 0.3 * np.sin(2 * np.pi * tone * np.arange(int(seconds * sr)) / sr).astype(np.float32)
-            x = np.repeat(x[None], av.AudioLayout(layout).nb_channels, 0)
-            for s in range(0, x.shape[1], 1024):
-                fr = av.AudioFrame.from_ndarray(np.ascontiguousarray(x[:, s:s + 1024]), format='fltp', layout=layout)
-                fr.sample_rate, fr.pts = sr, s
-                c.mux(aus.encode(fr))
-            c.mux(aus.encode())
-    return path
-
-def write_broken_files(folder # where to write them
-                      ) -> dict:
-    "Bad inputs {name: path}: random bytes, a truncated mp4, audio only, video only, too short."
-    folder = Path(folder); folder.mkdir(parents=True, exist_ok=True)
-    (folder/'random_bytes.mp4').write_bytes(np.random.default_rng(0).integers(0, 256, 5000, np.uint8).tobytes())
-    good = write_video(folder/'whole.tmp.mp4', seconds=2).read_bytes()
-    (folder/'truncated.mp4').write_bytes(good[:len(good) // 2]); (folder/'whole.tmp.mp4').unlink()
-    write_video(folder/'audio_only.mp4', seconds=2, video=False)
-    write_video(folder/'video_only.mp4', seconds=2, audio=False)
-    write_video(folder/'too_short.mp4', seconds=0.4)
-    return {p.stem: p for p in sorted(folder.iterdir())}
 
 # %% ../nbs/05_extract.ipynb #072b389d
 _SYNTH_ARRAYS = ('frames', 'audio', 'labels', 'audio_gt', 'visual_boxes', 'video_id')
@@ -459,24 +413,21 @@ def _shard_path(out:Path, rank:int, suffix:str='.h5') -> Path: return out.with_n
 
 def _open_shard(path:Path, rows:list, source, dims:dict, cfg:dict, dtype:str) -> FeatureWriter:
     "The shard's writer, created (complete, then renamed into place) or resumed, checked against `cfg`."
-    make = lambda p: FeatureWriter(p, len(rows), source.T, dims['Da'], dims['hw'], dims['Dv'], source.classes, dtype,
-                                   source.with_gt, source.with_gt)
+    make = lambda p, **kw: FeatureWriter(p, len(rows), source.T, dims['Da'], dims['hw'], dims['Dv'], source.classes, dtype,
+                                         source.with_gt, source.with_gt, **kw)
     if not path.exists():
         new = path.with_name(path.name + '.creating')
         new.unlink(missing_ok=True)
-        with make(new) as w:
-            w.f.attrs['extract_config'] = json.dumps(cfg, sort_keys=True)
-            w.f.create_dataset('source_index', data=np.asarray(rows, np.int64))
-            w.f.create_dataset('clip_info', (len(rows),), h5py.string_dtype(), chunks=(1,))
+        make(new, attrs=dict(extract_config=cfg), extra=dict(source_index=np.asarray(rows, np.int64), clip_info='str')).close()
         os.replace(new, path)
     w = make(path)
     try:
-        found = json.loads(w.f.attrs.get('extract_config', '{}'))
+        found = w.attr('extract_config', {})
         if found != json.loads(json.dumps(cfg, sort_keys=True)):
             diff = sorted(k for k in set(cfg) | set(found) if found.get(k) != cfg.get(k))
             raise DataError(path, 'extract_config', {k: cfg.get(k) for k in diff}, {k: found.get(k) for k in diff},
                             hint=f"rerun with the same arguments, or delete {path.name} (overwrite=True) to start over")
-        if w.f['source_index'][:].tolist() != list(rows): raise DataError(path, 'source_index', 'the clips of this rank', 'others')
+        if w.read('source_index').tolist() != list(rows): raise DataError(path, 'source_index', 'the clips of this rank', 'others')
     except Exception: w.close(); raise
     return w
 
@@ -547,33 +498,12 @@ def chunk_slots(ok:list,        # [(clip index, clip dict), ...] of one chunk
     for i, c in ok: frames[i - start], wav[i - start] = c['frames'], c['wav']
     return frames, wav
 
-def _runs(pairs:list,     # (destination row, source row) pairs, increasing
-          most:int=256     # longest run
-         ) -> list:
-    "The pairs as runs [dst0, src0, length] that are contiguous on both sides."
-    runs = []
-    for d, s in pairs:
-        if runs and runs[-1][0] + runs[-1][2] == d and runs[-1][1] + runs[-1][2] == s and runs[-1][2] < most: runs[-1][2] += 1
-        else: runs.append([d, s, 1])
-    return runs
-
-def write_rows(f:h5py.File,   # a feature file (or shard) open for writing
-               pairs:list,    # (row in `f`, row in `arrays`) pairs, increasing
-               arrays:dict    # name -> array or h5py dataset, indexed by the second row of each pair
-              ):
-    "Copy rows into `f` in contiguous blocks, mark them done, and flush once."
-    for d, s, n in _runs(pairs):
-        for k, x in arrays.items(): f[k][d:d + n] = x[s:s + n]
-        f['done'][d:d + n] = 1
-    f.flush()
-
 def _encode_write(ok:list, start:int, batch_size:int, source, writer:FeatureWriter, row_of:dict,
                   audio_enc, visual_enc, fails:FailureLog, stats:dict):
     "Encode the loaded clips `ok` of the chunk starting at `start` in their fixed slots; write them as one block, logging any that cannot be."
     a, v = encode_chunk(*chunk_slots(ok, start, batch_size), audio_enc, visual_enc, source.T, stats)
     t = time.perf_counter()
-    dt = writer.f['audio'].dtype
-    with np.errstate(over='ignore'): a, v = a.astype(dt), v.astype(dt)      # overflow: caught as inf below
+    with np.errstate(over='ignore'): a, v = a.astype(writer.dtype), v.astype(writer.dtype)  # overflow: caught as inf below
     labels = np.zeros((batch_size, len(source.classes)), np.uint8)
     for i, c in ok: labels[i - start] = source.labels[i]
     arrays = dict(audio=a, visual=v, labels=labels, video_id=np.array([''] * batch_size, object),
@@ -587,12 +517,10 @@ def _encode_write(ok:list, start:int, batch_size:int, source, writer:FeatureWrit
         arrays['video_id'][k], arrays['clip_info'][k] = vid, json.dumps(dict(index=i, path=source.path_of(i), **c['info']))
         if source.with_gt: arrays['audio_gt'][k], arrays['visual_boxes'][k] = c['audio_gt'], c['visual_boxes']
         try:
-            for name in ('audio', 'visual'): _check_finite(writer.path, name, arrays[name][k], i, vid)
-            for name in ('labels', 'audio_gt'):
-                if name in arrays: _check_binary(writer.path, name, arrays[name][k], f" in clip {i}")
+            writer.check_clip(i, {name: x[k] for name, x in arrays.items()}, vid)
             good.append((row_of[i], k))
         except DataError as e: fails.add(i, source.path_of(i), 'write', str(e)); stats['failed'] += 1
-    if good: write_rows(writer.f, good, arrays)
+    if good: writer.write_rows(good, arrays)
     stats['extracted'] += len(good)
     stats['t_write'] += time.perf_counter() - t
 
@@ -628,13 +556,12 @@ def merge_shards(out:Path,            # the feature file to write
         tmp_out.unlink(missing_ok=True)
         (n, T, Da), (h, w_, Dv) = (len(where), *f0['audio'].shape[1:]), f0['visual'].shape[2:]
         gt = 'audio_gt' in f0
-        classes = [c.decode() if isinstance(c, bytes) else str(c) for c in f0.attrs['classes']]
+        classes = [to_str(c) for c in f0.attrs['classes']]
         with FeatureWriter(tmp_out, n, T, Da, (h, w_), Dv, classes, f0['audio'].dtype.name, gt, gt,
-                           dict(attrs, n_failed=len(fails))) as wr:
-            wr.f.create_dataset('clip_info', (n,), h5py.string_dtype(), chunks=(1,))
+                           dict(attrs, n_failed=len(fails)), extra=dict(clip_info='str')) as wr:
             for s, (f, _) in enumerate(shards):           # checked when written to the shard: copied in blocks
-                write_rows(wr.f, [(k, j) for k, (i, s_, j) in enumerate(where) if s_ == s],
-                           {name: f[name] for name in wr.f if name not in ('done', 'splits') and name in f})
+                wr.write_rows([(k, j) for k, (i, s_, j) in enumerate(where) if s_ == s],
+                              {name: f[name] for name in (*wr.layout, 'clip_info') if name != 'done' and name in f})
         if splits: set_splits(tmp_out, make_splits(n, tuple(splits), seed))
         os.replace(tmp_out, out)
     finally:
@@ -763,7 +690,7 @@ def bench_extract(n:int=1000,           # SynthAV clips (generated, untimed, unl
         load0, fwd, cpu = os.getloadavg()[0], 0.0, time.process_time()
         for ch in chunks:
             frames, wav = batch(ch)
-            t = time.perf_counter(); encode_chunk(frames, wav, a, v, src.T); fwd += time.perf_counter() - t
+            fwd += timed(lambda: encode_chunk(frames, wav, a, v, src.T), a.device)
         cpu_fwd, c0 = time.process_time() - cpu, os.times()
         t = time.perf_counter()
         r = extract(path, Path(d)/'features.h5', frames_per_segment=o['frames_per_segment'], encoders=o['encoders'],

@@ -17,9 +17,10 @@ from .core import Config, DataError
 from tqdm.auto import tqdm
 
 # %% auto #0
-__all__ = ['AXES', 'OPTIONAL', 'FLOATS', 'feature_layout', 'FeatureWriter', 'write_features', 'make_splits', 'set_splits',
-           'read_splits', 'validate_features', 'feature_stats', 'standardize', 'AVFeatureDataset', 'collate_av',
-           'random_features', 'box_cells', 'oracle_features']
+__all__ = ['AXES', 'OPTIONAL', 'FLOATS', 'feature_layout', 'open_h5', 'check_clip_finite', 'to_str', 'FeatureWriter',
+           'write_features', 'make_splits', 'check_indices', 'set_splits', 'read_splits', 'validate_features',
+           'feature_stats', 'standardize', 'AVFeatureDataset', 'collate_av', 'random_features', 'box_cells',
+           'oracle_features']
 
 # %% ../nbs/02_features.ipynb #7d924208
 AXES = dict(audio='N T Da', visual='N T H W Dv', labels='N K', video_id='N',
@@ -38,9 +39,9 @@ def feature_layout(dims:dict,          # sizes of the axes: N, T, Da, H, W, Dv, 
             for k, ax in AXES.items() if k not in OPTIONAL or k in optional}
 
 # %% ../nbs/02_features.ipynb #a1535f45
-def _open(path,       # an HDF5 file
-          mode='r'    # h5py mode
-         ) -> h5py.File:
+def open_h5(path,    # an HDF5 file
+            mode='r' # h5py mode
+           ) -> h5py.File:
     "Open `path` with h5py; a file that is not HDF5 (or cannot be opened) is a `DataError`."
     if mode == 'r' and not Path(path).exists(): raise FileNotFoundError(f"{path}: no such feature file")
     try: return h5py.File(path, mode)
@@ -68,8 +69,13 @@ def _check_binary(path, name:str, x:np.ndarray, where:str=''):
     bad = (x != 0) & (x != 1)
     if bad.any(): raise DataError(path, name, 'values in {0, 1}', f"value {x[bad].flat[0]}{where}")
 
-def _check_finite(path, name:str, x:np.ndarray, clip:int, video_id=''):
-    "The features `x` of clip `clip` have no NaN or inf."
+def check_clip_finite(path,         # the file the features are in (for the message)
+                      name:str,     # the dataset: 'audio' or 'visual'
+                      x:np.ndarray, # the clip's features
+                      clip:int,     # the clip's index
+                      video_id=''   # the clip's source id, if known
+                     ):
+    "Raise a `DataError` if the features `x` of clip `clip` have a NaN or inf."
     if not np.isfinite(x).all():
         raise DataError(path, name, 'finite values', f"NaN or inf in clip {clip}" + (f" ({video_id})" if video_id else ''))
 
@@ -84,7 +90,10 @@ def _read_attr(v):
     if isinstance(v, np.ndarray): return [_read_attr(x) for x in v.tolist()]
     return v.item() if isinstance(v, np.generic) else v
 
-def _to_str(v) -> str: return v.decode() if isinstance(v, bytes) else str(v)
+def to_str(v # a value read from HDF5: bytes (a string dataset or attribute) or anything else
+          ) -> str:
+    "`v` as text: bytes decoded (UTF-8), anything else through `str`."
+    return v.decode() if isinstance(v, bytes) else str(v)
 
 # %% ../nbs/02_features.ipynb #c180b207
 class FeatureWriter:
@@ -100,31 +109,35 @@ class FeatureWriter:
                  with_audio_gt:bool=False,   # store `audio_gt` [N, T, K]
                  with_boxes:bool=False,      # store `visual_boxes` [N, T, K, 4]
                  attrs:dict|None=None,       # more attributes: encoders, weights, extraction `config`, ...
-                 segment_seconds:float=Config.segment_seconds # length of one segment in seconds
+                 segment_seconds:float=Config.segment_seconds, # length of one segment in seconds
+                 extra:dict|None=None        # more datasets of a new file: {name: an array, or 'str' for one text per clip}
                 ):
         if dtype not in FLOATS: raise DataError(path, 'audio', f"dtype in {FLOATS}", f"dtype {dtype}")
-        self.path, self.n, self.classes = Path(path), n, [str(c) for c in classes]
+        self.path, self.n, self.classes, self.dtype = Path(path), n, [str(c) for c in classes], dtype
         optional = [k for k, on in zip(OPTIONAL, (with_audio_gt, with_boxes)) if on]
         self.layout = feature_layout(dict(N=n, T=T, Da=Da, H=hw[0], W=hw[1], Dv=Dv, K=len(classes)), dtype, optional)
         resume = self.path.exists()
-        self.f = _open(self.path, 'a')
-        try: self._check_resume() if resume else self._create()
+        self.f = open_h5(self.path, 'a')
+        try: self._check_resume() if resume else self._create(extra or {})
         except Exception: self.f.close(); raise
         self.f.attrs.update({k: _attr_value(v) for k, v in (attrs or {}).items()})
         self.f.attrs.update(classes=self.classes, segment_seconds=segment_seconds, stan_nb_version=__version__)
 
-    def _create(self):
-        "Every dataset of the layout at full size, one chunk per clip; boxes start as NaN."
+    def _create(self, extra:dict):
+        "Every dataset of the layout at full size, one chunk per clip; boxes start as NaN. Then the `extra` datasets."
         for k, (shape, dt) in self.layout.items():
             self.f.create_dataset(k, shape, dtype=h5py.string_dtype() if dt == 'str' else dt, chunks=(1,) + shape[1:],
                                   fillvalue=np.nan if k == 'visual_boxes' else None)
+        for k, x in extra.items():
+            if isinstance(x, str) and x == 'str': self.f.create_dataset(k, (self.n,), h5py.string_dtype(), chunks=(1,))
+            else: self.f.create_dataset(k, data=x)
 
     def _check_resume(self):
         "The existing file has this writer's layout and classes."
         for k, (shape, dt) in self.layout.items(): _check_dataset(self.path, self.f, k, shape, dt)
         for k in OPTIONAL:
             if k in self.f and k not in self.layout: raise DataError(self.path, k, 'no such dataset', 'a dataset')
-        found = [_to_str(c) for c in self.f.attrs.get('classes', [])]
+        found = [to_str(c) for c in self.f.attrs.get('classes', [])]
         if found != self.classes: raise DataError(self.path, 'classes', self.classes, found)
 
     def write(self, i:int,              # the clip's index in the file
@@ -147,13 +160,40 @@ class FeatureWriter:
             with np.errstate(over='ignore'): x = np.asarray(clip[k]).astype(dt) # overflow: caught as inf below
             if x.shape != shape[1:]: raise DataError(self.path, k, f"shape {shape[1:]}", f"shape {x.shape} for clip {i}")
             arrays[k] = x
-        for k in ('audio', 'visual'): _check_finite(self.path, k, arrays[k], i, video_id)
-        for k in ('labels', 'audio_gt'):
-            if k in arrays: _check_binary(self.path, k, np.asarray(clip[k]), f" in clip {i}")
+        self.check_clip(i, clip | {k: arrays[k] for k in ('audio', 'visual')}, video_id)
         for k, x in arrays.items(): self.f[k][i] = x
         self.f['video_id'][i] = str(video_id)
         self.f['done'][i] = 1
         self.f.flush()
+
+    def check_clip(self, i:int,  # the clip's index in the file (for the message)
+                   clip:dict,    # its arrays: 'audio' and 'visual' (as stored), 'labels' and 'audio_gt' if not None
+                   video_id=''   # where the clip came from (for the message)
+                  ):
+        "Raise a `DataError` if the clip's features have a NaN or inf, or its labels or `audio_gt` are not 0/1."
+        for k in ('audio', 'visual'): check_clip_finite(self.path, k, clip[k], i, video_id)
+        for k in ('labels', 'audio_gt'):
+            if clip.get(k) is not None: _check_binary(self.path, k, np.asarray(clip[k]), f" in clip {i}")
+
+    def write_rows(self, pairs:list, # (row in this file, row in `arrays`) pairs, increasing
+                   arrays:dict       # dataset name -> array or h5py dataset, indexed by the second row of each pair
+                  ):
+        "Copy rows into the file in contiguous blocks (unchecked: see `check_clip`), mark them done, and flush once."
+        for d, s, n in _runs(pairs):
+            for k, x in arrays.items(): self.f[k][d:d + n] = x[s:s + n]
+            self.f['done'][d:d + n] = 1
+        self.f.flush()
+
+    def read(self, name:str # a dataset of the file, e.g. one of `extra`
+            ) -> np.ndarray:
+        "The whole dataset `name`."
+        return self.f[name][:]
+
+    def attr(self, name:str, # an attribute of the file
+             default=None    # what a file without it gives
+            ):
+        "The file's attribute `name` as plain Python (a JSON object as a dict), or `default`."
+        return _read_attr(self.f.attrs[name]) if name in self.f.attrs else default
 
     def done_mask(self) -> np.ndarray:
         "[N] bool: which clips are written."
@@ -166,6 +206,17 @@ class FeatureWriter:
     def __repr__(self):
         state = f"{self.done_mask().sum()}/{self.n} clips done" if self.f.id.valid else 'closed'
         return f"FeatureWriter({self.path.name}, {state})"
+
+# %% ../nbs/02_features.ipynb #c7c1ee95
+def _runs(pairs:list,     # (destination row, source row) pairs, increasing
+          most:int=256     # longest run
+         ) -> list:
+    "The pairs as runs [dst0, src0, length] that are contiguous on both sides."
+    runs = []
+    for d, s in pairs:
+        if runs and runs[-1][0] + runs[-1][2] == d and runs[-1][1] + runs[-1][2] == s and runs[-1][2] < most: runs[-1][2] += 1
+        else: runs.append([d, s, 1])
+    return runs
 
 # %% ../nbs/02_features.ipynb #60b85bde
 def write_features(path,                  # the HDF5 file to write (replaced if it exists)
@@ -205,8 +256,12 @@ def make_splits(n:int,                         # number of clips
     cuts = np.round(np.cumsum(fractions)[:-1] * n).astype(int)
     return {k: np.sort(p) for k, p in zip(names, np.split(perm, cuts))}
 
-def _check_indices(path, name:str, idx:np.ndarray, n:int):
-    "`idx` is a 1-d set of distinct integer indices into n clips."
+def check_indices(path,           # the file the indices are in (for the message)
+                  name:str,       # the dataset, e.g. 'splits/train'
+                  idx:np.ndarray, # the indices
+                  n:int           # the number of clips they index
+                 ):
+    "Raise a `DataError` unless `idx` is a 1-d set of distinct integer indices into `n` clips."
     if idx.ndim != 1 or (idx.size and idx.dtype.kind not in 'iu'):
         raise DataError(path, name, '1-d integer clip indices', f"{idx.dtype} array of shape {idx.shape}")
     if idx.size and (idx.min() < 0 or idx.max() >= n):
@@ -217,10 +272,10 @@ def set_splits(path,       # a feature file
                splits:dict # {name: clip indices}
               ):
     "Store `splits` in the feature file at `path` as `splits/<name>`."
-    with _open(path, 'a') as f:
+    with open_h5(path, 'a') as f:
         for name, idx in splits.items():
             key, idx = f"splits/{name}", np.asarray(idx)
-            _check_indices(path, key, idx, len(f['audio']))
+            check_indices(path, key, idx, len(f['audio']))
             if key in f: del f[key]
             f.create_dataset(key, data=idx.astype(np.int64))
 
@@ -229,7 +284,7 @@ def _splits(f:h5py.File) -> dict: return {k: v[:] for k, v in f.get('splits', {}
 def read_splits(path # a feature file
                ) -> dict:
     "The splits stored in the feature file at `path`: {name: indices}."
-    with _open(path) as f: return _splits(f)
+    with open_h5(path) as f: return _splits(f)
 
 # %% ../nbs/02_features.ipynb #6d172725
 def _blocks(ds:h5py.Dataset,   # a per-clip dataset
@@ -250,14 +305,14 @@ def validate_features(path,                 # a feature file
                       check_finite:bool=True # scan `audio` and `visual` for NaN and inf
                      ) -> dict:
     "Check the feature file at `path` against the contract; return its sizes, classes, dtype, attrs and splits."
-    with _open(path) as f:
+    with open_h5(path) as f:
         for k in ('audio', 'visual'):
             if k not in f: raise DataError(path, k, f"a dataset [{', '.join(AXES[k].split())}]", 'no such dataset')
             _check_rank(path, k, f[k].shape)
         dtype = _dtype_name(f['audio'].dtype)
         if dtype not in FLOATS: raise DataError(path, 'audio', f"dtype in {FLOATS}", f"dtype {dtype}")
         if 'classes' not in f.attrs: raise DataError(path, 'classes', 'an attribute with the K class names', 'none')
-        classes = [_to_str(c) for c in f.attrs['classes']]
+        classes = [to_str(c) for c in f.attrs['classes']]
         (N, T, Da), (H, W, Dv) = f['audio'].shape, f['visual'].shape[2:]
         dims = dict(N=N, T=T, H=H, W=W, Da=Da, Dv=Dv, K=len(classes))
         if 'labels' in f and f['labels'].ndim == 2 and f['labels'].shape[1] != len(classes):
@@ -275,9 +330,9 @@ def validate_features(path,                 # a feature file
         if check_finite:
             for k in ('audio', 'visual'):
                 i = _first_nonfinite(f[k])
-                if i is not None: _check_finite(path, k, f[k][i], i, _to_str(f['video_id'][i]))
+                if i is not None: check_clip_finite(path, k, f[k][i], i, to_str(f['video_id'][i]))
         splits = _splits(f)
-        for k, idx in splits.items(): _check_indices(path, f"splits/{k}", idx, N)
+        for k, idx in splits.items(): check_indices(path, f"splits/{k}", idx, N)
         attrs = {k: _read_attr(v) for k, v in f.attrs.items() if k != 'classes'}
     return dict(**dims, classes=classes, dtype=dtype, optional=optional, attrs=attrs,
                 splits={k: len(v) for k, v in splits.items()})
@@ -297,7 +352,7 @@ def feature_stats(path,                   # a feature file
     info = validate_features(path, check_finite=False)
     rows = np.arange(info['N']) if split is None else np.sort(AVFeatureDataset(path, split).indices)
     out = {}
-    with _open(path) as f:
+    with open_h5(path) as f:
         for k in ('audio', 'visual'):
             acc = (0, 0., 0.)
             for x in _row_blocks(f[k], rows):
@@ -377,14 +432,14 @@ class AVFeatureDataset(Dataset):
 
     def _load(self, rows:np.ndarray) -> dict:
         "The clips `rows` of every dataset, features as float16."
-        with _open(self.path) as f:
+        with open_h5(self.path) as f:
             mem = {k: _read_rows(f[k], rows, np.float16) for k in ('audio', 'visual')}
             return mem | {k: f[k][:][rows] for k in ('labels', 'video_id', *self.info['optional'])}
 
     def _source(self):
         "Where items are read from: the arrays in RAM, or this process's h5py handle (opened on first use)."
         if self.in_memory: return self._mem
-        if self._h5 is None or self._pid != os.getpid(): self._h5, self._pid = _open(self.path), os.getpid()
+        if self._h5 is None or self._pid != os.getpid(): self._h5, self._pid = open_h5(self.path), os.getpid()
         return self._h5
 
     def __getstate__(self): return {**self.__dict__, '_h5': None, '_pid': None} # no handle crosses processes
@@ -392,10 +447,10 @@ class AVFeatureDataset(Dataset):
 
     def __getitem__(self, j:int) -> dict:
         i, r, src = int(self.indices[j]), int(self._rows[j]), self._source()
-        item = dict(index=i, video_id=_to_str(src['video_id'][r]))
+        item = dict(index=i, video_id=to_str(src['video_id'][r]))
         for k in ('audio', 'visual'):
             x = self._features(np.asarray(src[k][r]), k)
-            _check_finite(self.path, k, x, i, item['video_id'])
+            check_clip_finite(self.path, k, x, i, item['video_id'])
             item[k] = torch.as_tensor(x).to(self.dtype)
         for k in ('labels', *self.info['optional']): item[k] = torch.tensor(src[k][r], dtype=torch.float32)
         return item
@@ -412,11 +467,11 @@ class AVFeatureDataset(Dataset):
         "A batch for `DataLoader`: one batched dict (one read of the batch's clips, one standardisation, one conversion)."
         js = np.asarray(js, dtype=np.int64)
         (src, r), ids = self._batch_source(js), self.indices[js]
-        out = dict(index=torch.as_tensor(ids, dtype=torch.int64), video_id=[_to_str(v) for v in src['video_id'][r]])
+        out = dict(index=torch.as_tensor(ids, dtype=torch.int64), video_id=[to_str(v) for v in src['video_id'][r]])
         for k in ('audio', 'visual'):
             x = self._features(src[k][r], k)
             bad = ~np.isfinite(x.reshape(len(ids), -1)).all(1)
-            if bad.any(): _check_finite(self.path, k, x[bad.argmax()], int(ids[bad.argmax()]), out['video_id'][bad.argmax()])
+            if bad.any(): check_clip_finite(self.path, k, x[bad.argmax()], int(ids[bad.argmax()]), out['video_id'][bad.argmax()])
             out[k] = torch.from_numpy(x).to(self.dtype)
         for k in ('labels', *self.info['optional']): out[k] = torch.as_tensor(src[k][r], dtype=torch.float32)
         return out
@@ -550,8 +605,8 @@ def oracle_features(source,                # a feature file with `audio_gt` and 
     attrs = _oracle_attrs(source, noise, seed, dtype, info['attrs'])
     path.unlink(missing_ok=True)
     seconds = info['attrs'].get('segment_seconds', Config.segment_seconds)
-    with _open(source) as src, FeatureWriter(path, N, T, K, (H, W), K, info['classes'], dtype, True, True, attrs,
-                                             seconds) as w, \
+    with open_h5(source) as src, FeatureWriter(path, N, T, K, (H, W), K, info['classes'], dtype, True, True, attrs,
+                                               seconds) as w, \
          tqdm(total=N, unit='clip', desc=f"oracle {path.name}", disable=not progress) as bar:
         for sl in _blocks(w.f['visual'], budget):
             gt, boxes = src['audio_gt'][sl], src['visual_boxes'][sl]
@@ -564,7 +619,7 @@ def oracle_features(source,                # a feature file with `audio_gt` and 
             for k, x in arrays.items():
                 with np.errstate(over='ignore'): x = arrays[k] = x.astype(dtype)
                 bad = ~np.isfinite(x.reshape(len(x), -1)).all(1)             # float16 cannot hold huge noise
-                if bad.any(): _check_finite(path, k, x[bad.argmax()], sl.start + int(bad.argmax()), _to_str(vid[bad.argmax()]))
+                if bad.any(): check_clip_finite(path, k, x[bad.argmax()], sl.start + int(bad.argmax()), to_str(vid[bad.argmax()]))
             for k, x in (*arrays.items(), ('labels', src['labels'][sl]), ('video_id', vid), ('audio_gt', gt),
                          ('visual_boxes', boxes)):
                 w.f[k][sl] = x

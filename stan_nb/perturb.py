@@ -4,7 +4,7 @@
 
 # %% ../nbs/11_perturb.ipynb #8b7647ae
 from __future__ import annotations
-import contextlib, math, time
+import contextlib, math
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
@@ -18,7 +18,7 @@ from .stan import AttentionModel, space_time_attention, random_inputs
 from .baselines import make_model
 from .features import collate_av
 from .metrics import evaluate
-from .train import _sync
+from .core import timed
 
 # %% auto #0
 __all__ = ['DISTS', 'MASKS', 'SIGMA2', 'ATTN_MODES', 'BUDGETS', 'WHICH', 'predictive', 'tvd', 'input_attention', 'noise_masks',
@@ -560,13 +560,11 @@ def fixed_budget_test_loop(model:AttentionModel, # STAN, ABN, AV-ABN, ...
     return budget_frame(tvds, counts, sigma2, K)
 
 # %% ../nbs/11_perturb.ipynb #022a5745
-def _timed(fns:list, device, repeats:int=1) -> list:
-    "The least seconds each of `fns` takes over `repeats` rounds (the fns interleaved in each), the device synchronised."
-    device, best = torch.device(device), [math.inf] * len(fns)
+def _best_times(fns:list, device, repeats:int=1) -> list:
+    "The least seconds each of `fns` takes over `repeats` rounds (the fns interleaved in each), timed by `core.timed`."
+    best = [math.inf] * len(fns)
     for _ in range(repeats):
-        for i, fn in enumerate(fns):
-            _sync(device); t0 = time.perf_counter(); fn(); _sync(device)
-            best[i] = min(best[i], time.perf_counter() - t0)
+        for i, fn in enumerate(fns): best[i] = min(best[i], timed(fn, device))
     return best
 
 @torch.inference_mode()
@@ -601,9 +599,9 @@ def bench_perturb(model:str='stan',     # a model name of `baselines.MODELS` wit
     perturbation_test(m, a, v, mask, sigma2[:2], 2, max_batch=max_batch)  # warm-up (allocator, kernels)
     res = {}
     n_rows = levels * n_samples * B
-    t_vec, t_fwd = _timed([lambda: res.__setitem__('vec', perturbation_test(*args, max_batch=max_batch)),
-                           lambda: _one_forward(m, a, v, n_rows, max_batch)], device, repeats)
-    t_loop, = _timed([lambda: res.__setitem__('loop', perturbation_test_loop(*args))], device)
+    t_vec, t_fwd = _best_times([lambda: res.__setitem__('vec', perturbation_test(*args, max_batch=max_batch)),
+                                lambda: _one_forward(m, a, v, n_rows, max_batch)], device, repeats)
+    t_loop, = _best_times([lambda: res.__setitem__('loop', perturbation_test_loop(*args))], device)
     return dict(model=model, weights='random-init', device=str(device), B=B, T=T, hw=tuple(hw), Da=Da, Dv=Dv, K=K,
                 levels=levels, n_samples=n_samples, inputs=n_rows, max_batch=max_batch, mask=mask,
                 visual_share=share[mask],

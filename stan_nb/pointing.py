@@ -4,17 +4,21 @@
 
 # %% ../nbs/12_pointing.ipynb #9e3beeff
 from __future__ import annotations
+from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
 from torch.utils.data import DataLoader
 
-from .core import DataError
+from .core import Config, DataError
+from .datasets import AVE_FILES, LLP_FILES, read_ave_annotations, read_llp_dense, read_llp_weak, read_order
+from .datasets import merge_by_id, segment_gt
 from .features import collate_av
 
 # %% auto #0
-__all__ = ['SPACE_MAPS', 'TIME_MAPS', 'MAP_NAMES', 'temporal_gt', 'temporal_mae', 'temporal_pointing_game', 'collect_outputs',
-           'temporal_pointing', 'stan_maps', 'class_temporal_pointing', 'cell_centres', 'argmax_points',
+__all__ = ['SPACE_MAPS', 'TIME_MAPS', 'MAP_NAMES', 'PAPER_TABLE3', 'temporal_gt', 'temporal_mae', 'temporal_pointing_game',
+           'collect_outputs', 'temporal_pointing', 'stan_maps', 'class_temporal_pointing', 'temporal_floors',
+           'ave_temporal_truth', 'llp_temporal_truth', 'release_floors', 'cell_centres', 'argmax_points',
            'box_distance_px', 'pointing_items', 'spatial_pointing_game', 'spatial_pointing', 'class_spatial_pointing']
 
 # %% ../nbs/12_pointing.ipynb #1df8489f
@@ -136,6 +140,63 @@ def class_temporal_pointing(model,               # STAN (any model whose outputs
     per_class = _games({n: m.numpy() for n, m in maps.items()}, data['audio_gt'][i, :, k].astype(np.float64), 'class k', threshold)
     union = _games({'A^t': data['time_attn']}, temporal_gt(data['audio_gt'], data['labels']), 'union of the labelled classes', threshold)
     return pd.concat([union, per_class], ignore_index=True)[['map', 'truth', 'attention', 'mae', 'sem', 'n']]
+
+# %% ../nbs/12_pointing.ipynb #a3a2e698
+def temporal_floors(audio_gt, # [N, T, K] 0/1 when each class sounds
+                    labels    # [N, K] 0/1 the classes each clip is scored for
+                   ) -> pd.DataFrame: # rows: truth, map (constant 1, constant 0), attention (soft, binary), mae, sem, n
+    "The MAE of the constant maps against the union of the labelled classes (Table 3's truth) and against each labelled class."
+    g, y = np.asarray(audio_gt, dtype=np.float64), np.asarray(labels)
+    if g.ndim != 3: raise ValueError(f"audio_gt: expected [N, T, K], found shape {g.shape}")
+    keep, (i, k) = y.any(1), np.nonzero(y)   # a clip without a labelled class has no truth to point at
+    truths = {'union of the labelled classes': temporal_gt(g, y)[keep], 'class k': g[i, :, k]}
+    return pd.concat([_games({}, gt, name, .5) for name, gt in truths.items()],   # a 0/1 map binarises to itself
+                     ignore_index=True)[['truth', 'map', 'attention', 'mae', 'sem', 'n']]
+
+# %% ../nbs/12_pointing.ipynb #d3754745
+def ave_temporal_truth(root,                        # the AVE release's data folder (Annotations.txt and the order files)
+                       split:str|None='test',       # 'train', 'val', 'test' (the order files) or None for all rows
+                       merge_duplicates:bool=True,  # rows of the same video get the union of their labels and gt, as in `AVEDataset`
+                       T:int=Config.T               # segments per clip
+                      ) -> tuple:                   # (audio_gt [N, T, K] uint8, labels [N, K] uint8), N rows of the split in order
+    "When each class sounds and the video labels of the rows of an AVE split, from `Annotations.txt` and the order file."
+    if split not in ('train', 'val', 'test', None):
+        raise ValueError(f"ave_temporal_truth: split: expected 'train', 'val', 'test' or None, found {split!r}")
+    root = Path(root)
+    ann = read_ave_annotations(root/AVE_FILES['annotations'][0], T)
+    N, K = len(ann['video_id']), len(ann['classes'])
+    labels = np.eye(K, dtype=np.uint8)[ann['label']]
+    gt = segment_gt(np.arange(N), ann['label'], ann['start'], ann['end'], N, K, T)
+    if merge_duplicates: labels, gt = merge_by_id(ann['video_id'], labels), merge_by_id(ann['video_id'], gt)
+    rows = np.arange(N) if split is None else read_order(root/AVE_FILES[split][0], N)
+    return gt[rows], labels[rows]
+
+def llp_temporal_truth(root,              # the LLP release's data folder (the CSVs)
+                       split:str='test',  # 'val' or 'test', the splits the dense annotation covers
+                       T:int=Config.T     # segments per clip
+                      ) -> tuple:         # (audio_gt [N, T, K] uint8, labels [N, K] uint8 weak labels), the split's clips in order
+    "When each class sounds (`AVVP_eval_audio.csv`) and the weak labels of the clips of an LLP split."
+    if split not in ('val', 'test'):
+        raise ValueError(f"llp_temporal_truth: split: expected 'val' or 'test' (the splits with dense annotations), found {split!r}")
+    root = Path(root)
+    names, labels = read_llp_weak(root/LLP_FILES[split][0])
+    return read_llp_dense(root/LLP_FILES['audio_gt'][0], names, T=T), labels
+
+# %% ../nbs/12_pointing.ipynb #e402ff23
+def release_floors(ref,             # a folder holding the AVE release's data folder as ave/ and LLP's as llp/
+                   split:str='test' # the split of both
+                  ) -> pd.DataFrame: # rows: dataset, labels, truth, map, attention, mae, sem, n
+    "`temporal_floors` on AVE and LLP, against the video labels and against the classes that sound in the clip."
+    ref = Path(ref)
+    truths = {'AVE': ave_temporal_truth(ref/'ave', split), 'LLP': llp_temporal_truth(ref/'llp', split)}
+    parts = [temporal_floors(g, y).assign(dataset=d, labels=name) for d, (g, video) in truths.items()
+             for name, y in (('video labels', video), ('sounding classes', g.any(1)))]
+    return pd.concat(parts, ignore_index=True)[['dataset', 'labels', 'truth', 'map', 'attention', 'mae', 'sem', 'n']]
+
+# %% ../nbs/12_pointing.ipynb #d86f7857
+PAPER_TABLE3 = {('STAN', 'binary'): (0.29, 0.24, 0.20), ('STAN', 'soft'): (0.46, 0.40, 0.37),
+                ('STAN (audio)', 'binary'): (0.33, 0.23, 0.25), ('STAN (audio)', 'soft'): (0.47, 0.42, 0.44)
+               } # the paper's Table 3: (model, attention) -> MAE on (AVE, LLP, AVR)
 
 # %% ../nbs/12_pointing.ipynb #0d3c166c
 def cell_centres(H:int, W:int # grid size

@@ -4,6 +4,7 @@
 
 # %% ../nbs/07_stan.ipynb #e9ac9a5e
 from __future__ import annotations
+import math
 import torch
 from torch import nn, Tensor
 import torch.nn.functional as F
@@ -13,7 +14,8 @@ from .core import DataError
 # %% auto #0
 __all__ = ['ChannelLastConv2d', 'MLP', 'AVModel', 'with_clip_mean', 'tile', 'AudioEmbed', 'VisualEmbed', 'SpaceTimeFeatures',
            'SpaceAttention', 'TimeFeatures', 'TimeAttention', 'space_time_attention', 'PooledClassifier', 'cam_logits',
-           'cav_logits', 'AttentionModel', 'STAN', 'STANAudio', 'STANVisual', 'random_inputs', 'check_grads']
+           'cav_logits', 'AttentionModel', 'STAN', 'STANAudio', 'STANVisual', 'random_inputs', 'check_grads',
+           'lse_pool', 'ClassGate', 'SelectiveSTAN']
 
 # %% ../nbs/07_stan.ipynb #3c250d6e
 class ChannelLastConv2d(nn.Conv2d):
@@ -325,3 +327,43 @@ def check_grads(model:AVModel,  # any model with `loss_heads`
     for n, p in model.named_parameters():
         assert p.grad is not None, f"{type(model).__name__}.{n}: no gradient"
         assert p.grad.abs().sum() > 0, f"{type(model).__name__}.{n}: gradient is zero"
+
+# %% ../nbs/07_stan.ipynb #354c1690
+def lse_pool(x:Tensor,    # [B, ..., K] class scores
+             dims:tuple,  # the consecutive axes to pool, e.g. (1, 2, 3) for [B, T, H, W, K]
+             r:float      # sharpness: r → 0 gives the mean, r → ∞ the max
+            ) -> Tensor:  # [B, K]
+    "Log-mean-exp pooling, (1/r)·log mean exp(r·x) over `dims`: a smooth maximum whose gradient is softmax(r·x)."
+    if not r > 0: raise ValueError(f"lse_pool: r: expected a positive sharpness, found {r!r}")
+    n = math.prod(x.shape[d] for d in dims)
+    return (torch.logsumexp(r * x.flatten(dims[0], dims[-1]), dims[0]) - math.log(n)) / r
+
+# %% ../nbs/07_stan.ipynb #f345272a
+class ClassGate(nn.Module):
+    "The gate's pre-activation read from the class scores: the strongest class's score, max_k s[k] (no parameters)."
+    def forward(self, scores:Tensor # [..., K] class activation maps or values
+               ) -> Tensor:         # [..., 1]
+        return scores.amax(-1, keepdim=True)
+
+class SelectiveSTAN(STAN):
+    "Beyond the paper: STAN with gates σ(max_k M[k]), σ(max_k V[k]) and its CAM and CAV classifiers pooled by log-mean-exp."
+    def __init__(self, Da:int,            # audio embedding size
+                 Dv:int,                  # visual channels
+                 K:int,                   # number of classes
+                 D:int=128,               # hidden size, as `STAN`
+                 dropout:float=0.1,       # dropout, as `STAN`
+                 r:float=5.,              # sharpness of the CAM and CAV pooling (`lse_pool`)
+                 **kw                     # STAN's other hyperparameters (cam_kernel)
+                ):
+        kw.pop('gate_kernel', None)                                   # the gates have no layer of their own
+        super().__init__(Da, Dv, K, D, dropout, **kw)
+        lse_pool(torch.zeros(1, 1, 1), (1,), r)                       # a bad r fails here, not in the first batch
+        self.r = r
+        if self.space is not None: self.space.gate = ClassGate()
+        self.time.gate = ClassGate()
+
+    def forward(self, audio:Tensor|None, visual:Tensor|None, st_attn:Tensor|None=None) -> dict:
+        "As `STAN.forward`, with `cam_logits` and `cav_logits` pooled by `lse_pool`."
+        out = super().forward(audio, visual, st_attn)
+        if 'cam' in out: out['cam_logits'] = lse_pool(out['cam'], (1, 2, 3), self.r)
+        return out | dict(cav_logits=lse_pool(out['cav'], (1,), self.r))

@@ -19,9 +19,9 @@ from tqdm.auto import tqdm
 from .core import DataError
 
 # %% auto #0
-__all__ = ['SHAPES', 'TEXTURES', 'CLASSES', 'SHAPE_EXTENT', 'PRETRAIN_SEEDS', 'Look', 'Sound', 'ClassSpec', 'confusable_pairs',
-           'confusion_groups', 'SynthConfig', 'make_event', 'sample_events', 'audio_ground_truth', 'clip_labels',
-           'shape_mask', 'texture_mask', 'shape_box', 'draw_object', 'trajectory', 'render_background',
+__all__ = ['SHAPES', 'TEXTURES', 'CLASSES', 'SHAPE_EXTENT', 'PALETTE', 'PRETRAIN_SEEDS', 'Look', 'Sound', 'ClassSpec',
+           'confusable_pairs', 'confusion_groups', 'SynthConfig', 'make_event', 'sample_events', 'audio_ground_truth',
+           'clip_labels', 'shape_mask', 'texture_mask', 'shape_box', 'draw_object', 'trajectory', 'render_background',
            'add_camera_noise', 'render_video', 'segment_boxes', 'render_sound', 'render_audio', 'render_clip',
            'make_clip', 'jpeg_uri', 'synth_figure', 'log_spectrogram', 'spectrogram_figure', 'write_synthav',
            'synth_config', 'read_clip', 'bench_synth', 'preview_html', 'observer_scores']
@@ -420,7 +420,8 @@ def make_clip(i:int,                # clip index
     return render_clip(sample_events(rng, cfg), rng, cfg, stems)
 
 # %% ../nbs/01_synth.ipynb #25dd38c0
-_PALETTE = ('#e41a1c', '#377eb8', '#4daf4a', '#984ea3', '#ff7f00', '#a6cee3', '#f781bf', '#a65628', '#999999', '#17becf')
+PALETTE = ('#e41a1c', '#377eb8', '#4daf4a', '#984ea3', '#ff7f00', '#a6cee3', '#f781bf', '#a65628', '#999999', '#17becf')
+# the colour of class k is PALETTE[k % len(PALETTE)], in the figures of `synth` and `viz` alike
 
 def jpeg_uri(img:np.ndarray, # [H, W, 3] uint8
              quality:int=85    # JPEG quality
@@ -447,7 +448,7 @@ def synth_figure(clip:dict,           # from `make_clip` or `read_clip`
         shapes, notes = [], []
         for k in np.flatnonzero(~np.isnan(clip['frame_boxes'][f, :, 0])):
             x0, y0, x1, y1 = clip['frame_boxes'][f, k]*S
-            c = _PALETTE[k % len(_PALETTE)]
+            c = PALETTE[k % len(PALETTE)]
             shapes.append(dict(type='rect', x0=x0, y0=y0, x1=x1, y1=y1, line=dict(color=c, width=2,
                                dash='solid' if clip['labels'][k] else 'dash')))
             notes.append(dict(x=x0, y=y0, text=f"{cfg.classes[k].name} ({kinds[k]})", showarrow=False,
@@ -489,7 +490,7 @@ def spectrogram_figure(clip:dict, cfg:SynthConfig=None) -> go.Figure:
     fig.add_trace(go.Heatmap(z=(level*255).astype(np.uint8), x=t.round(3), y=hz.round(1), colorscale='Viridis',
                              showscale=False, hovertemplate='%{x:.2f} s, %{y:.0f} Hz<extra></extra>'), 1, 1)
     for e in evs:
-        c, name = _PALETTE[e['cls'] % len(_PALETTE)], f"{e['name']} ({e['kind']})"
+        c, name = PALETTE[e['cls'] % len(PALETTE)], f"{e['name']} ({e['kind']})"
         if e['onset'] is not None:
             fig.add_trace(go.Scatter(x=[e['onset'], e['offset']], y=[name]*2, mode='lines', line=dict(color=c, width=10),
                                      name='sound', legendgroup='sound', showlegend=False), 2, 1)

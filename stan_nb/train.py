@@ -19,7 +19,7 @@ from torch.utils.flop_counter import FlopCounterMode
 from tqdm import tqdm
 
 from . import __version__
-from .core import DataError, get_device, seed_everything
+from .core import DataError, get_device, seed_everything, timed
 from .baselines import make_model
 from .features import AVFeatureDataset, collate_av, feature_stats, random_features
 from .metrics import MetricTracker, model_loss, results_table
@@ -523,20 +523,7 @@ def main(argv:list|None=None # arguments; `sys.argv[1:]` by default
     train_from_args(add_train_args(argparse.ArgumentParser(prog='python -m stan_nb.train')).parse_args(argv))
     return 0
 
-# %% ../nbs/10_train.ipynb #9e3b7a83
-if __name__ == '__main__' and '__file__' in globals(): main()  # `python -m stan_nb.train`, not a notebook kernel
-
 # %% ../nbs/10_train.ipynb #f5d0ba3f
-def _sync(device:torch.device # the device whose queued work to wait for
-         ):
-    "Wait until `device` has finished its queued work (CUDA kernels run asynchronously)."
-    if device.type == 'cuda': torch.cuda.synchronize(device)
-
-def _timed(f, device:torch.device) -> float:
-    "Seconds that `f()` takes on `device`, its queued work included."
-    _sync(device); t = time.perf_counter(); f(); _sync(device)
-    return time.perf_counter() - t
-
 def matmul_peak(device:torch.device, # where to multiply
                 seconds:float=0.2,   # about how long one timed product should take
                 repeats:int=3,       # timed products; the fastest counts
@@ -546,10 +533,10 @@ def matmul_peak(device:torch.device, # where to multiply
     n = 256
     while True:
         a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
-        torch.mm(a, b); t = _timed(lambda: torch.mm(a, b), device)
+        torch.mm(a, b); t = timed(lambda: torch.mm(a, b), device)
         if t >= seconds / 2 or n >= n_max: break
         n = min(n_max, max(n + 64, int(n * (seconds / t) ** (1 / 3)) // 64 * 64))
-    best = min(_timed(lambda: torch.mm(a, b), device) for _ in range(repeats))
+    best = min(timed(lambda: torch.mm(a, b), device) for _ in range(repeats))
     return 2 * n**3 / best, n
 
 def bench_train(device:str='auto',     # 'auto', 'cpu', 'cuda', ...
@@ -582,7 +569,7 @@ def bench_train(device:str='auto',     # 'auto', 'cpu', 'cuda', ...
     flops = fc.get_total_flops()
     peak0, mm_n = matmul_peak(dev, mm_seconds)
     for _ in range(warmup): step()
-    times = [_timed(step, dev) for _ in range(steps)]
+    times = [timed(step, dev) for _ in range(steps)]
     peak1, _ = matmul_peak(dev, mm_seconds)
     step_s, peak = statistics.median(times), max(peak0, peak1)
     with tempfile.TemporaryDirectory() as d:
@@ -593,7 +580,7 @@ def bench_train(device:str='auto',     # 'auto', 'cpu', 'cuda', ...
         epoch = {k: [] for k in sets}
         for r in range(epoch_repeats):
             for k, ds in sets.items():
-                epoch[k].append(_timed(lambda: run_epoch(net, train_loader(ds, B, seed, r, env, num_workers), env,
+                epoch[k].append(timed(lambda: run_epoch(net, train_loader(ds, B, seed, r, env, num_workers), env,
                                                          net.loss_heads, opt), dev))
         sets['lazy'].close()
         file_mb = path.stat().st_size / 2**20
@@ -621,3 +608,6 @@ def format_bench_train(d:dict # returned by `bench_train`
         f"  FLOP ratio      {d['flop_ratio']:.0%} of the matmul peak (goal >= 50 %: {met(d['flop_ratio'] >= 0.5)})",
         f"  epoch           {d['n_clips']} clips ({d['file_mb']:.0f} MB file): in memory {d['epoch_s_memory']:.2f} s, "
         f"lazy {d['epoch_s_lazy']:.2f} s, ratio {d['lazy_ratio']:.2f} (goal <= 1.2: {met(d['lazy_ratio'] <= 1.2)})"])
+
+# %% ../nbs/10_train.ipynb #9e3b7a83
+if __name__ == '__main__' and '__file__' in globals(): main()  # `python -m stan_nb.train`, not a notebook kernel

@@ -20,7 +20,7 @@ from IPython.display import display
 from plotly.subplots import make_subplots
 
 from .core import plotly_js_path
-from .synth import jpeg_uri, log_spectrogram, _PALETTE
+from .synth import jpeg_uri, log_spectrogram, PALETTE
 
 # %% auto #0
 __all__ = ['upsample', 'quantise', 'unit_range', 'oracle_space_attn', 'segment_frames', 'attention_figure', 'time_figure',
@@ -102,7 +102,7 @@ def _box_layout(boxes_t,          # [K, 4] normalised, NaN where absent (or None
             shapes.append(dict(visible=False)); notes.append(dict(visible=False))
             continue
         x0, y0, x1, y1 = (b*S - .5).round(1).tolist()
-        c = _PALETTE[k % len(_PALETTE)]
+        c = PALETTE[k % len(PALETTE)]
         shapes.append(dict(type='rect', x0=x0, y0=y0, x1=x1, y1=y1, name=f"box-{k}", visible=True,
                            line=dict(color=c, width=2, dash='solid' if cls in (None, k) else 'dash')))
         notes.append(dict(x=x0, y=y0, text=classes[k] if classes is not None else f"class {k}", showarrow=False,
@@ -215,7 +215,7 @@ def time_figure(audio,                     # [n] mono samples
     for i, (name, v) in enumerate(maps.items()):
         x, y = _step(v, segment_seconds)
         fig.add_trace(go.Scatter(x=x, y=y, mode='lines', line_shape='hv', name=name,
-                                 line=dict(color=_PALETTE[(i + 1) % len(_PALETTE)], width=2)), 2, 1)
+                                 line=dict(color=PALETTE[(i + 1) % len(PALETTE)], width=2)), 2, 1)
     gt = None if audio_gt is None else _gt(audio_gt, T, cls)
     what = ('' if cls is None or classes is None else f" of '{classes[cls]}'") if gt is not None else ''
     fig.update_layout(shapes=[] if gt is None else _gt_shapes(gt, segment_seconds), width=700, height=420,
@@ -258,7 +258,7 @@ def perturbation_figure(df:pd.DataFrame,  # from `perturbation_curves`: model, m
         for r, form in enumerate(forms):
             for j, m in enumerate(masks):
                 d = df[(df['model'] == model) & (df['mask'] == m)].sort_values('sigma2')
-                for t in _curve_traces(d, form, model, _PALETTE[i % len(_PALETTE)], r == 0 and j == 0): fig.add_trace(t, r + 1, j + 1)
+                for t in _curve_traces(d, form, model, PALETTE[i % len(PALETTE)], r == 0 and j == 0): fig.add_trace(t, r + 1, j + 1)
     fig.update_xaxes(title_text='noise variance σ²', row=len(forms))
     for r, form in enumerate(forms): fig.update_yaxes(title_text=_TVD_FORMS[form], title_font_size=11, row=r + 1, col=1)
     fig.update_layout(width=760, height=200 + 200 * len(forms), margin=dict(l=10, r=10, t=60, b=10), title=dict(text=title, font_size=13))
