@@ -69,7 +69,8 @@ def clip_figures(stan,          # a trained STAN
                  ds,            # the feature dataset as STAN sees it (`explain_dataset`)
                  raw,           # the raw SynthAV file the features were extracted from
                  i:int,         # the item of `ds` to show
-                 classes:list   # the K class names
+                 classes:list,  # the K class names
+                 name:str=''    # the model's name, to head the titles
                 ) -> list:      # [gates figure, class maps figure, time figure]
     "Fig. 4 for one clip and its predicted class k: frames with the gate A^s and with the class map σ(M[k]) (sliders over the segments), and the spectrogram with A^t and σ(V[k])."
     item = ds[i]
@@ -77,7 +78,7 @@ def clip_figures(stan,          # a trained STAN
     clip = read_clip(raw, int(item['index']))
     k = int(out['logits'][0].argmax())
     maps = {n: m[0].numpy() for n, m in stan_maps(out, [k]).items()}
-    title = f"{item['video_id']}: predicted {classes[k]} ({'right' if item['labels'][k] else 'wrong'})"
+    title = f"{name + ' · ' if name else ''}{item['video_id']}: predicted {classes[k]} ({'right' if item['labels'][k] else 'wrong'})"
     frames = lambda space, time, what: attention_figure(clip['frames'], space, clip['visual_boxes'], time, classes, k,
                                                         f"{title}<br>{what}")
     return [frames(maps['A^s'], maps['A^t'], 'gates: A^s, A^t'),
