@@ -80,7 +80,7 @@ def clip_figures(stan,          # a trained STAN
     maps = {n: m[0].numpy() for n, m in stan_maps(out, [k]).items()}
     title = f"{name + ' · ' if name else ''}{item['video_id']}: predicted {classes[k]} ({'right' if item['labels'][k] else 'wrong'})"
     frames = lambda space, time, what: attention_figure(clip['frames'], space, clip['visual_boxes'], time, classes, k,
-                                                        f"{title}<br>{what}")
+                                                        f"{title} · {what}")
     return [frames(maps['A^s'], maps['A^t'], 'gates: A^s, A^t'),
             frames(1 / (1 + np.exp(-maps['M[k]'])), None, 'class map σ(M[k]) (σ(V[k]) in the time figure)'),
             time_figure(clip['audio'], 16000, {'A^t': maps['A^t'], 'σ(V[k])': maps['σ(V[k])']}, clip['audio_gt'], k,
