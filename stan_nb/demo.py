@@ -72,17 +72,18 @@ def clip_figures(stan,          # a trained STAN
                  classes:list,  # the K class names
                  name:str=''    # the model's name, to head the titles
                 ) -> list:      # [gates figure, class maps figure, time figure]
-    "Fig. 4 for one clip and its predicted class k: frames with the gate A^s and with the class map σ(M[k]) (sliders over the segments), and the spectrogram with A^t and σ(V[k])."
+    "Fig. 4 for one clip and its predicted class k: frames with the gate A^s and with the class map M[k] (sliders over the segments), and the spectrogram with A^t and σ(V[k])."
     item = ds[i]
     with torch.inference_mode(): out = stan.eval()(item['audio'][None], item['visual'][None])
     clip = read_clip(raw, int(item['index']))
     k = int(out['logits'][0].argmax())
     maps = {n: m[0].numpy() for n, m in stan_maps(out, [k]).items()}
+    cam = maps['M[k]']                              # logits: shown min–max scaled, as CAMs are (its argmax is what points)
     title = f"{name + ' · ' if name else ''}{item['video_id']}: predicted {classes[k]} ({'right' if item['labels'][k] else 'wrong'})"
     frames = lambda space, time, what: attention_figure(clip['frames'], space, clip['visual_boxes'], time, classes, k,
                                                         f"{title} · {what}")
-    return [frames(maps['A^s'], maps['A^t'], 'gates: A^s, A^t'),
-            frames(1 / (1 + np.exp(-maps['M[k]'])), None, 'class map σ(M[k]) (σ(V[k]) in the time figure)'),
+    return [frames(maps['A^s'], maps['A^t'], 'A^s'),
+            frames((cam - cam.min()) / max(np.ptp(cam), 1e-12), None, 'M[k]'),
             time_figure(clip['audio'], 16000, {'A^t': maps['A^t'], 'σ(V[k])': maps['σ(V[k])']}, clip['audio_gt'], k,
                         classes, title='time maps and when the class sounds')]
 
