@@ -3,7 +3,7 @@
 1. the site config: top-level `_quarto.yml` is the one nbdev uses (`nbs/_quarto.yml` links to it); plotly.js is
    loaded once, from the file `stan_nb site-assets` copies out of the plotly wheel, never from a CDN;
 2. the sidebar lists every notebook, in pipeline order, and nothing that does not exist;
-3. README.md says what nbs/index.ipynb says;
+3. README.md says what nbs/index.ipynb says (its markdown, and its shown code cells as ```python blocks);
 4. no `#| slow` cell runs when the docs are built (nbdev executes every cell that imports something);
 5. nbdev's processing for the docs (`proc_nbs`) succeeds on every notebook, and pandoc renders every page to HTML;
    no page embeds plotly.js or loads it from a CDN.
@@ -24,6 +24,15 @@ def entries(items):
         if isinstance(it, str): yield it
         elif 'contents' in it: yield from entries(it['contents'])
         elif 'href' in it: yield it['href']
+
+def page_text(cell:dict):
+    """What README.md shows of a cell of index.ipynb: a markdown cell as it is, a code cell as a ```python block
+    without its `#|` directives; nothing (None) for a hidden (`#| hide`) cell."""
+    src = ''.join(cell['source']).strip()
+    if cell['cell_type'] == 'markdown': return src
+    if cell['cell_type'] != 'code' or re.search(r'^#\|\s*hide\b', src, re.M): return None
+    code = '\n'.join(l for l in src.splitlines() if not l.startswith('#|')).strip()
+    return f"```python\n{code}\n```"
 
 def main():
     cfg = get_config(); root, nbs = cfg.config_path, cfg.nbs_path
@@ -47,9 +56,9 @@ def main():
     numbered = [s for s in side if re.match(r'\d', s)]
     check(numbered == sorted(numbered), f"sidebar.yml is not in pipeline order: {numbered}")
 
-    # 3. README == index.ipynb
+    # 3. README == index.ipynb: its markdown cells, and its shown code cells as ```python blocks
     index = json.loads((nbs/'index.ipynb').read_text())
-    md = '\n\n'.join(''.join(c['source']).strip() for c in index['cells'] if c['cell_type'] == 'markdown')
+    md = '\n\n'.join(t for t in map(page_text, index['cells']) if t)
     readme = (root/'README.md').read_text().replace('](nbs/', '](')  # README links images from the top level
     check(md.strip() == readme.strip(), "README.md differs from the markdown of nbs/index.ipynb")
 

@@ -15,6 +15,7 @@ import torch.nn.functional as F
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 from scipy.stats import spearmanr
+from fastcore.basics import patch
 from captum.attr import IntegratedGradients, LayerGradCam, NoiseTunnel, Saliency
 
 from .stan import AttentionModel, STAN, STANAudio, STANVisual
@@ -110,6 +111,7 @@ def _reduce(x:Tensor|None, model, modality:str, how:str) -> Tensor|None:
     x = x.detach()
     return (x.abs() if how == 'abs' else x).sum(-1)
 
+# %% ../nbs/13_attribution.ipynb #9fcf238c
 def _attention(model, audio, visual, target, **kw) -> tuple:
     if not isinstance(model, AttentionModel) and not hasattr(model, 'attention'):
         raise ValueError(f"method 'attention': expected a model with its own attention (STAN, ABN, ...), "
@@ -137,6 +139,7 @@ def _saliency(model, audio, visual, target, **kw) -> tuple:
     a, v = Saliency(as_captum(model)).attribute((audio, visual), target=target, abs=True)
     return _reduce(v, model, 'visual', 'abs'), _reduce(a, model, 'audio', 'abs')
 
+# %% ../nbs/13_attribution.ipynb #39d032f9
 def _smoothgrad(model, audio, visual, target, nt_samples:int=16, noise:float=0.15, seed:int=0, **kw) -> tuple:
     stdevs = tuple(noise * float(x.detach().std()) for x in (audio, visual))
     with torch.random.fork_rng(devices=[]):
@@ -156,6 +159,7 @@ def _extremal(model, audio, visual, target, **kw) -> tuple:
     r = extremal_perturbation(model, audio, visual, target, **kw)
     return r['visual'].sum(1), None if r['audio'] is None else r['audio'].sum(1)
 
+# %% ../nbs/13_attribution.ipynb #a03e5466
 METHODS = {'attention': _attention, 'gradcam': _gradcam, 'ig': _ig, 'saliency': _saliency,
            'smoothgrad': _smoothgrad, 'extremal': _extremal, 'random': _random} # explanation methods by name
 
@@ -197,6 +201,7 @@ def smoothness_k(areas,    # the areas a
     "Li et al.'s top-k of the smoothness term: ⌈a n / (π/6 · K_t K_h K_w)⌉, the ellipsoid volumes the area fills."
     return [min(n, math.ceil(a * n / (math.pi / 6 * math.prod(size)))) for a in areas]
 
+# %% ../nbs/13_attribution.ipynb #ce4fde71
 def area_ref(n:int,        # number of mask entries
              areas         # the areas, fractions in (0, 1]
             ) -> Tensor:   # [len(areas), n] sorted (ascending) reference: zeros then ceil(a n) ones
@@ -220,6 +225,7 @@ def area_loss(mask:Tensor,  # [B, A, ...] masks, one per area
     "The area constraint: mean((sort(m) − r_a)²) for each mask."
     return ((shuffled_sort(mask.flatten(2), generator=generator) - ref) ** 2).mean(-1)
 
+# %% ../nbs/13_attribution.ipynb #4607667d
 def kernel_responses(mask:Tensor,   # [..., T, H, W]
                      kernel:Tensor  # [K_t, K_h, K_w] 0/1 kernel
                     ) -> Tensor:    # [..., T, H, W] ('same' size)
@@ -277,6 +283,62 @@ def _check_areas(areas) -> tuple:
 
 SCALES = ('reward', 'none') # weights in units of the reward's mean gradient, or the authors' raw weights
 
+# %% ../nbs/13_attribution.ipynb #22b506e3
+class _Extremal:
+    "The masks of `extremal_perturbation` (clips × areas in one batch) and the energy they minimise."
+    def __init__(self, f:CaptumModel, audio:Tensor, visual:Tensor, target:Tensor, areas:tuple, variant:str,
+                 kernel:tuple, mask_hw:tuple|None, use_audio:bool, scale:str, seed:int):
+        (B, T, H, W), A = visual.shape[:4], len(areas)
+        self.f, self.areas, self.variant, self.use_audio, self.scale, self.hw = f, areas, variant, use_audio, scale, (H, W)
+        self.kernels = (ellipsoid_kernel(kernel).to(visual), ellipsoid_kernel((kernel[0], 1, 1)).to(visual))
+        self.m_v = torch.ones(B, A, T, *tuple(mask_hw or (H, W)), device=visual.device, requires_grad=True)
+        self.m_a = torch.ones(B, A, T, device=visual.device, requires_grad=use_audio)
+        self.params = [self.m_v] + ([self.m_a] if use_audio else [])
+        self.refs = (area_ref(T * H * W, areas).to(visual), area_ref(T, areas).to(visual))
+        self.gen = torch.Generator().manual_seed(seed)                  # the random order of ties in the sorts
+        self.xa, self.xv = audio.detach()[:, None], visual.detach()[:, None]
+        self.tgt = target[:, None].expand(B, A).reshape(-1, 1)
+        self.half_n = [p[0, 0].numel() / 2 if scale == 'reward' else 1. for p in self.params]   # n/2 per mask (parameters)
+        self.units = None                                               # ū per mask [B, A], set at the first step
+
+    def score(self) -> Tensor:
+        "[B, A] the target logit of the perturbed inputs: x ⊙ m ('preserve') or x ⊙ (1 − m) ('delete')."
+        mv, ma = upsample_mask(self.m_v, self.hw), self.m_a
+        keep_v = mv if self.variant == 'preserve' else 1 - mv
+        keep_a = (ma if self.variant == 'preserve' else 1 - ma) if self.use_audio else torch.ones_like(ma)
+        z = self.f((self.xa * keep_a[..., None]).flatten(0, 1), (self.xv * keep_v[..., None]).flatten(0, 1))
+        return z.gather(1, self.tgt).view(*ma.shape[:2])
+
+# %% ../nbs/13_attribution.ipynb #9f9ccee1
+@patch
+def regularisers(self:_Extremal, lam_i:float, mu_i:float) -> list:
+    "Per optimised mask (visual upsampled, audio as [B, A, T, 1, 1]): [B, A] area and smoothness terms in units of n/2."
+    masks = [upsample_mask(self.m_v, self.hw)] + ([self.m_a[..., None, None]] if self.use_audio else [])
+    out = []
+    for m, ref, k, half_n in zip(masks, self.refs, self.kernels, self.half_n):
+        area = area_loss(m, ref, self.gen)                              # before the smoothness term: the ties' order
+        out.append(half_n * (lam_i * area + (mu_i * smoothness_loss(m, self.areas, k, self.gen) if mu_i else 0.)))
+    return out
+
+@patch
+def step(self:_Extremal, opt:torch.optim.Optimizer, lam_i:float, mu_i:float) -> tuple:
+    "One SGD step, the reward's gradient in units ū of its mean at m = 1; (reward, energy) [B, A] before the step."
+    z = self.score()
+    reward = F.softplus(-z) if self.variant == 'preserve' else F.softplus(z)   # −log σ(z), −log(1 − σ(z))
+    g_reward = torch.autograd.grad(reward.sum(), self.params)
+    if self.units is None:
+        self.units = [g.flatten(2).abs().mean(-1).clamp_min(1e-12) if self.scale == 'reward'
+                      else torch.ones(g.shape[:2], device=g.device) for g in g_reward]
+    regs = self.regularisers(lam_i, mu_i)                               # a new graph: the reward's is freed
+    g_reg = torch.autograd.grad(sum(regs).sum(), self.params)
+    for p, g, gr, u in zip(self.params, g_reward, g_reg, self.units): p.grad = g / u.view(*u.shape, *[1] * (g.ndim - 2)) + gr
+    opt.step()
+    with torch.no_grad():
+        for p in self.params: p.clamp_(0, 1)
+    # the energy in nats: E + Σ_masks ū (n/2)(λ̃ L_area + μ̃ L_smooth)
+    return reward.detach(), reward.detach() + sum(u * r.detach() for u, r in zip(self.units, regs))
+
+# %% ../nbs/13_attribution.ipynb #2de38f33
 def extremal_perturbation(model:nn.Module,       # any model of the project, or a `FrameModel`
                           audio:Tensor,          # [B, T, Da]
                           visual:Tensor,         # [B, T, H, W, C] features (or frames [B, T, H, W, 3])
@@ -304,54 +366,16 @@ def extremal_perturbation(model:nn.Module,       # any model of the project, or 
     areas, f = _check_areas(areas), as_captum(model)
     f.eval()
     target = _targets(f, audio, visual, target)
-    (B, T, H, W), A = visual.shape[:4], len(areas)
-    hw = tuple(mask_hw or (H, W))
     use_audio = _uses(model, 'audio') if audio_mask is None else audio_mask
     kernel = kernel or (GRID_KERNEL if mask_hw is None else FRAME_KERNEL)
-    k_v, k_a = ellipsoid_kernel(kernel).to(visual), ellipsoid_kernel((kernel[0], 1, 1)).to(visual)
-    m_v = torch.ones(B, A, T, *hw, device=visual.device, requires_grad=True)
-    m_a = torch.ones(B, A, T, device=visual.device, requires_grad=use_audio)
-    params = [m_v] + ([m_a] if use_audio else [])
-    opt = torch.optim.SGD(params, lr=lr, momentum=momentum, dampening=dampening)
-    ref_v, ref_a = area_ref(T * H * W, areas).to(visual), area_ref(T, areas).to(visual)
-    gen = torch.Generator().manual_seed(seed)
-    xa, xv = audio.detach()[:, None], visual.detach()[:, None]
-    tgt = target[:, None].expand(B, A).reshape(-1, 1)
+    ex = _Extremal(f, audio, visual, target, areas, variant, kernel, mask_hw, use_audio, scale, seed)
+    opt = torch.optim.SGD(ex.params, lr=lr, momentum=momentum, dampening=dampening)
     growth = (lam_end / lam) ** (1 / max(1, iterations - 1))
     smooth_start = iterations // 10 if smooth_start is None else smooth_start
-    half_n = [p[0, 0].numel() / 2 if scale == 'reward' else 1. for p in params]   # n/2 per mask (parameters)
-    def score(mv, ma):                                   # [B, A] target logit of the perturbed inputs
-        keep_v = mv if variant == 'preserve' else 1 - mv
-        keep_a = (ma if variant == 'preserve' else 1 - ma) if use_audio else torch.ones_like(ma)
-        return f((xa * keep_a[..., None]).flatten(0, 1), (xv * keep_v[..., None]).flatten(0, 1)).gather(1, tgt).view(B, A)
-    def regularisers(mv, ma, lam_i, mu_i) -> list:       # per mask: [B, A] area and smoothness terms (n/2 units)
-        smooth = lambda m, k: mu_i * smoothness_loss(m, areas, k, gen) if mu_i else 0.
-        regs = [half_n[0] * (lam_i * area_loss(mv, ref_v, gen) + smooth(mv, k_v))]
-        if use_audio: regs.append(half_n[1] * (lam_i * area_loss(ma, ref_a, gen) + smooth(ma[..., None, None], k_a)))
-        return regs
-    units, rewards, energies = None, [], []
-    for i in range(iterations):
-        mv = upsample_mask(m_v, (H, W))
-        z = score(mv, m_a)
-        reward = F.softplus(-z) if variant == 'preserve' else F.softplus(z)  # −log σ(z), −log(1 − σ(z))
-        g_reward = torch.autograd.grad(reward.sum(), params)
-        if units is None:                            # ū per clip, area and mask at m = 1: [B, A]
-            units = [g.flatten(2).abs().mean(-1).clamp_min(1e-12) if scale == 'reward' else torch.ones(B, A, device=g.device)
-                     for g in g_reward]
-        lam_i, mu_i = lam * growth ** i, (smooth_weight if i >= smooth_start else 0.)
-        regs = regularisers(upsample_mask(m_v, (H, W)), m_a, lam_i, mu_i)   # a new graph: the reward's is freed
-        g_reg = torch.autograd.grad(sum(regs).sum(), params)
-        for p, g, gr, u in zip(params, g_reward, g_reg, units): p.grad = g / u.view(B, A, *[1] * (g.ndim - 2)) + gr
-        opt.step()
-        with torch.no_grad():
-            for p in params: p.clamp_(0, 1)
-        rewards.append(reward.detach())                  # the energy in nats: E + Σ_masks ū (n/2)(λ̃ L_area + μ̃ L_smooth)
-        energies.append(reward.detach() + sum(u * r.detach() for u, r in zip(units, regs)))
-    with torch.no_grad():
-        mv = upsample_mask(m_v, (H, W))
-        p = torch.sigmoid(score(mv, m_a))
-    return dict(visual=mv.detach(), audio=m_a.detach() if use_audio else None, p=p, areas=areas,
-                reward=torch.stack(rewards), energy=torch.stack(energies))
+    steps = [ex.step(opt, lam * growth ** i, smooth_weight if i >= smooth_start else 0.) for i in range(iterations)]
+    with torch.no_grad(): mv, p = upsample_mask(ex.m_v, ex.hw), torch.sigmoid(ex.score())
+    return dict(visual=mv.detach(), audio=ex.m_a.detach() if use_audio else None, p=p, areas=areas,
+                reward=torch.stack([r for r, _ in steps]), energy=torch.stack([e for _, e in steps]))
 
 # %% ../nbs/13_attribution.ipynb #8ce05342
 class FrameModel(nn.Module):
@@ -398,11 +422,13 @@ def _baseline(x:Tensor, modality:str, baseline:str) -> Tensor:
     if baseline == 'blur': return blur_features(x) if modality == 'visual' else x.mean(1, keepdim=True).expand_as(x)
     raise ValueError(f"baseline: expected 'zero' or 'blur', found {baseline!r}")
 
+# %% ../nbs/13_attribution.ipynb #2ec43369
 def auc(curve:Tensor # [..., S + 1] a curve sampled at s / S, s = 0..S
        ) -> Tensor:  # [...] trapezoid area over [0, 1]
     "Normalised area under a curve sampled at S + 1 evenly spaced points of [0, 1]."
     return (curve[..., 1:] + curve[..., :-1]).sum(-1) / (2 * (curve.shape[-1] - 1))
 
+# %% ../nbs/13_attribution.ipynb #f214abe2
 @torch.inference_mode()
 def insertion_deletion(model:nn.Module,     # any model of the project
                        audio:Tensor,        # [B, T, Da]
@@ -489,6 +515,26 @@ def _temporal_hits(aud:np.ndarray,   # [N, T] audio maps
     hit = gt[np.arange(len(gt)), aud.argmax(1)]
     return np.where(gt.any(1), hit, np.nan)
 
+def _explanation_scores(model:nn.Module, audio:Tensor, visual:Tensor, # the model and the explained clips
+                        target:Tensor,             # [N] the class explained per clip
+                        r:dict,                    # the explanation (`explain`)
+                        boxes:np.ndarray|None,     # [N, T, 4] the target's boxes, or None
+                        gt:np.ndarray|None,        # [N, T] when the target sounds, or None
+                        n_steps:int, baseline:str, tol_px:float, frame_size # as in `method_scores`
+                       ) -> dict:                  # metric -> [N] scores (the metrics the maps and ground truth allow)
+    "The scores of one explanation of N clips: insertion and deletion AUCs per map, the pointing games."
+    out = {}
+    for name, key in (('', 'visual'), ('audio_', 'audio')):
+        if r[key] is None: continue
+        curves = insertion_deletion(model, audio, visual, r[key].detach(), target, key, n_steps, baseline)
+        out |= {f"{name}insertion": curves['insertion'].cpu().numpy(), f"{name}deletion": curves['deletion'].cpu().numpy()}
+    if r['visual'] is not None and boxes is not None:
+        out['pointing'] = _pointing_hits(r['visual'].detach().cpu().numpy(), boxes, tol_px, frame_size)
+    if r['audio'] is not None and gt is not None:
+        out['temporal'] = _temporal_hits(r['audio'].detach().cpu().numpy(), gt)
+    return out
+
+# %% ../nbs/13_attribution.ipynb #a27f46f2
 def method_scores(model:nn.Module,          # a trained model of the project
                   dataset,                  # items with audio, visual, labels (+ visual_boxes, audio_gt)
                   methods=DEFAULT_METHODS,  # keys of `METHODS`
@@ -517,21 +563,14 @@ def method_scores(model:nn.Module,          # a trained model of the project
         for m in methods:
             r = explain(model, a, v, m, target=k.to(device), **method_kw.get(m, {}))
             row = dict(method=m, clip=batch['index'][i].numpy(), cls=k.numpy(), seconds=r['seconds'] / len(i))
-            for name, key in (('', 'visual'), ('audio_', 'audio')):
-                if r[key] is None: continue
-                curves = insertion_deletion(model, a, v, r[key].detach(), k.to(device), key, n_steps, baseline)
-                row |= {f"{name}insertion": curves['insertion'].cpu().numpy(),
-                        f"{name}deletion": curves['deletion'].cpu().numpy()}
-            if r['visual'] is not None and boxes is not None:
-                row['pointing'] = _pointing_hits(r['visual'].detach().cpu().numpy(), boxes, tol_px, frame_size)
-            if r['audio'] is not None and gt is not None:
-                row['temporal'] = _temporal_hits(r['audio'].detach().cpu().numpy(), gt)
-            rows.append(pd.DataFrame(row))
+            scores = _explanation_scores(model, a, v, k.to(device), r, boxes, gt, n_steps, baseline, tol_px, frame_size)
+            rows.append(pd.DataFrame(row | scores))
             bar.set_postfix_str(m); bar.update()
     bar.close()
     cols = ['method', 'clip', 'cls', *METRICS, 'seconds']
     return pd.concat(rows, ignore_index=True).reindex(columns=cols)
 
+# %% ../nbs/13_attribution.ipynb #451166a5
 def reliability(items:pd.DataFrame,   # from `method_scores`
                 random:str='random'   # the random method's name
                ) -> pd.Series:        # alpha per metric (NaN where it cannot be computed)
@@ -592,6 +631,7 @@ def reinitialise(layer:nn.Module, # a layer with `reset_parameters` (nn.Linear, 
     with torch.no_grad():
         for name, p in layer.named_parameters(recurse=False): p.copy_(getattr(fresh, name))
 
+# %% ../nbs/13_attribution.ipynb #0f0b72b5
 def _step_counts(steps, L:int) -> list:
     "The numbers of randomised layers to report: None: 1..L; an int n: 1..n; a sequence: those."
     counts = (list(range(1, L + 1)) if steps is None else list(range(1, steps + 1)) if isinstance(steps, int)
@@ -632,6 +672,7 @@ def map_spearman(a,                  # [B, ...] maps of one stream (tensor or ar
         if np.ptp(x) > 0 and np.ptp(y) > 0: rho[i] = spearmanr(x, y).statistic
     return rho
 
+# %% ../nbs/13_attribution.ipynb #a87e165b
 def stan_class_maps(model:nn.Module,    # STAN (outputs with space_attn, st_attn, cam and/or time_attn, cav)
                     audio:Tensor,       # [B, T, Da]
                     visual:Tensor,      # [B, T, H, W, Dv]
@@ -687,6 +728,7 @@ def sanity_checks(model:nn.Module,        # a trained model (not modified)
                              visual_spearman=rv, audio_spearman=ra, visual_n=nv, audio_n=na))
     return pd.DataFrame(rows)
 
+# %% ../nbs/13_attribution.ipynb #ce9a5684
 def sanity_check(model:nn.Module,   # a trained model (not modified)
                  audio:Tensor,      # [B, T, Da]
                  visual:Tensor,     # [B, T, H, W, Dv]
@@ -701,6 +743,7 @@ def sanity_check(model:nn.Module,   # a trained model (not modified)
     return sanity_checks(model, audio, visual, {'m': method}, target, steps, seed, absolute,
                          {'m': method_kw}).drop(columns='method')
 
+# %% ../nbs/13_attribution.ipynb #031ee973
 def sanity_summary(table:pd.DataFrame, # from `sanity_checks` (or `sanity_check`)
                    threshold:float=0.5 # a stream passes when its mean ρ at the last step is below this
                   ) -> pd.DataFrame:   # per method and stream: layers randomised, spearman, n clips, passes (NA: undefined)

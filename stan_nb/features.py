@@ -10,6 +10,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 import torch
+from fastcore.basics import patch
 from torch.utils.data import Dataset
 
 from . import __version__
@@ -69,6 +70,7 @@ def _check_binary(path, name:str, x:np.ndarray, where:str=''):
     bad = (x != 0) & (x != 1)
     if bad.any(): raise DataError(path, name, 'values in {0, 1}', f"value {x[bad].flat[0]}{where}")
 
+# %% ../nbs/02_features.ipynb #c23e3c8a
 def check_clip_finite(path,         # the file the features are in (for the message)
                       name:str,     # the dataset: 'audio' or 'visual'
                       x:np.ndarray, # the clip's features
@@ -123,89 +125,81 @@ class FeatureWriter:
         self.f.attrs.update({k: _attr_value(v) for k, v in (attrs or {}).items()})
         self.f.attrs.update(classes=self.classes, segment_seconds=segment_seconds, stan_nb_version=__version__)
 
-    def _create(self, extra:dict):
-        "Every dataset of the layout at full size, one chunk per clip; boxes start as NaN. Then the `extra` datasets."
-        for k, (shape, dt) in self.layout.items():
-            self.f.create_dataset(k, shape, dtype=h5py.string_dtype() if dt == 'str' else dt, chunks=(1,) + shape[1:],
-                                  fillvalue=np.nan if k == 'visual_boxes' else None)
-        for k, x in extra.items():
-            if isinstance(x, str) and x == 'str': self.f.create_dataset(k, (self.n,), h5py.string_dtype(), chunks=(1,))
-            else: self.f.create_dataset(k, data=x)
-
-    def _check_resume(self):
-        "The existing file has this writer's layout and classes."
-        for k, (shape, dt) in self.layout.items(): _check_dataset(self.path, self.f, k, shape, dt)
-        for k in OPTIONAL:
-            if k in self.f and k not in self.layout: raise DataError(self.path, k, 'no such dataset', 'a dataset')
-        found = [to_str(c) for c in self.f.attrs.get('classes', [])]
-        if found != self.classes: raise DataError(self.path, 'classes', self.classes, found)
-
-    def write(self, i:int,              # the clip's index in the file
-              audio,                    # [T, Da] audio embeddings
-              visual,                   # [T, H, W, Dv] visual feature maps
-              labels,                   # [K] multi-hot labels
-              video_id:str,             # where the clip came from
-              audio_gt=None,            # [T, K] when each class sounds (iff the file has `audio_gt`)
-              visual_boxes=None         # [T, K, 4] where each class is seen (iff the file has `visual_boxes`)
-             ):
-        "Check and write clip `i`, then mark it done and flush."
-        clip = dict(audio=audio, visual=visual, labels=labels, audio_gt=audio_gt, visual_boxes=visual_boxes)
-        for k in OPTIONAL:
-            if clip[k] is not None and k not in self.layout:
-                raise DataError(self.path, k, 'None (the file has no such dataset)', f"an array for clip {i}")
-        arrays = {}
-        for k, (shape, dt) in self.layout.items():
-            if k in ('video_id', 'done'): continue
-            if clip[k] is None: raise DataError(self.path, k, f"an array of shape {shape[1:]}", f"None for clip {i}")
-            with np.errstate(over='ignore'): x = np.asarray(clip[k]).astype(dt) # overflow: caught as inf below
-            if x.shape != shape[1:]: raise DataError(self.path, k, f"shape {shape[1:]}", f"shape {x.shape} for clip {i}")
-            arrays[k] = x
-        self.check_clip(i, clip | {k: arrays[k] for k in ('audio', 'visual')}, video_id)
-        for k, x in arrays.items(): self.f[k][i] = x
-        self.f['video_id'][i] = str(video_id)
-        self.f['done'][i] = 1
-        self.f.flush()
-
-    def check_clip(self, i:int,  # the clip's index in the file (for the message)
-                   clip:dict,    # its arrays: 'audio' and 'visual' (as stored), 'labels' and 'audio_gt' if not None
-                   video_id=''   # where the clip came from (for the message)
-                  ):
-        "Raise a `DataError` if the clip's features have a NaN or inf, or its labels or `audio_gt` are not 0/1."
-        for k in ('audio', 'visual'): check_clip_finite(self.path, k, clip[k], i, video_id)
-        for k in ('labels', 'audio_gt'):
-            if clip.get(k) is not None: _check_binary(self.path, k, np.asarray(clip[k]), f" in clip {i}")
-
-    def write_rows(self, pairs:list, # (row in this file, row in `arrays`) pairs, increasing
-                   arrays:dict       # dataset name -> array or h5py dataset, indexed by the second row of each pair
-                  ):
-        "Copy rows into the file in contiguous blocks (unchecked: see `check_clip`), mark them done, and flush once."
-        for d, s, n in _runs(pairs):
-            for k, x in arrays.items(): self.f[k][d:d + n] = x[s:s + n]
-            self.f['done'][d:d + n] = 1
-        self.f.flush()
-
-    def read(self, name:str # a dataset of the file, e.g. one of `extra`
-            ) -> np.ndarray:
-        "The whole dataset `name`."
-        return self.f[name][:]
-
-    def attr(self, name:str, # an attribute of the file
-             default=None    # what a file without it gives
-            ):
-        "The file's attribute `name` as plain Python (a JSON object as a dict), or `default`."
-        return _read_attr(self.f.attrs[name]) if name in self.f.attrs else default
-
-    def done_mask(self) -> np.ndarray:
-        "[N] bool: which clips are written."
-        return self.f['done'][:].astype(bool)
-
     def close(self):
         if self.f.id.valid: self.f.close()
     def __enter__(self): return self
     def __exit__(self, *exc): self.close()
-    def __repr__(self):
-        state = f"{self.done_mask().sum()}/{self.n} clips done" if self.f.id.valid else 'closed'
-        return f"FeatureWriter({self.path.name}, {state})"
+
+# %% ../nbs/02_features.ipynb #ab3b6532
+@patch
+def _create(self:FeatureWriter, extra:dict):
+    "Every dataset of the layout at full size, one chunk per clip; boxes start as NaN. Then the `extra` datasets."
+    for k, (shape, dt) in self.layout.items():
+        self.f.create_dataset(k, shape, dtype=h5py.string_dtype() if dt == 'str' else dt, chunks=(1,) + shape[1:],
+                              fillvalue=np.nan if k == 'visual_boxes' else None)
+    for k, x in extra.items():
+        if isinstance(x, str) and x == 'str': self.f.create_dataset(k, (self.n,), h5py.string_dtype(), chunks=(1,))
+        else: self.f.create_dataset(k, data=x)
+
+# %% ../nbs/02_features.ipynb #44bcb1d9
+@patch
+def _check_resume(self:FeatureWriter):
+    "The existing file has this writer's layout and classes."
+    for k, (shape, dt) in self.layout.items(): _check_dataset(self.path, self.f, k, shape, dt)
+    for k in OPTIONAL:
+        if k in self.f and k not in self.layout: raise DataError(self.path, k, 'no such dataset', 'a dataset')
+    found = [to_str(c) for c in self.f.attrs.get('classes', [])]
+    if found != self.classes: raise DataError(self.path, 'classes', self.classes, found)
+
+# %% ../nbs/02_features.ipynb #0a300b8e
+@patch
+def check_clip(self:FeatureWriter, i:int,  # the clip's index in the file (for the message)
+               clip:dict,    # its arrays: 'audio' and 'visual' (as stored), 'labels' and 'audio_gt' if not None
+               video_id=''   # where the clip came from (for the message)
+              ):
+    "Raise a `DataError` if the clip's features have a NaN or inf, or its labels or `audio_gt` are not 0/1."
+    for k in ('audio', 'visual'): check_clip_finite(self.path, k, clip[k], i, video_id)
+    for k in ('labels', 'audio_gt'):
+        if clip.get(k) is not None: _check_binary(self.path, k, np.asarray(clip[k]), f" in clip {i}")
+
+# %% ../nbs/02_features.ipynb #e066d5da
+@patch
+def write(self:FeatureWriter, i:int,              # the clip's index in the file
+          audio,                    # [T, Da] audio embeddings
+          visual,                   # [T, H, W, Dv] visual feature maps
+          labels,                   # [K] multi-hot labels
+          video_id:str,             # where the clip came from
+          audio_gt=None,            # [T, K] when each class sounds (iff the file has `audio_gt`)
+          visual_boxes=None         # [T, K, 4] where each class is seen (iff the file has `visual_boxes`)
+         ):
+    "Check and write clip `i`, then mark it done and flush."
+    clip = dict(audio=audio, visual=visual, labels=labels, audio_gt=audio_gt, visual_boxes=visual_boxes)
+    for k in OPTIONAL:
+        if clip[k] is not None and k not in self.layout:
+            raise DataError(self.path, k, 'None (the file has no such dataset)', f"an array for clip {i}")
+    arrays = {}
+    for k, (shape, dt) in self.layout.items():
+        if k in ('video_id', 'done'): continue
+        if clip[k] is None: raise DataError(self.path, k, f"an array of shape {shape[1:]}", f"None for clip {i}")
+        with np.errstate(over='ignore'): x = np.asarray(clip[k]).astype(dt) # overflow: caught as inf below
+        if x.shape != shape[1:]: raise DataError(self.path, k, f"shape {shape[1:]}", f"shape {x.shape} for clip {i}")
+        arrays[k] = x
+    self.check_clip(i, clip | {k: arrays[k] for k in ('audio', 'visual')}, video_id)
+    for k, x in arrays.items(): self.f[k][i] = x
+    self.f['video_id'][i] = str(video_id)
+    self.f['done'][i] = 1
+    self.f.flush()
+
+# %% ../nbs/02_features.ipynb #219dc333
+@patch
+def done_mask(self:FeatureWriter) -> np.ndarray:
+    "[N] bool: which clips are written."
+    return self.f['done'][:].astype(bool)
+
+@patch
+def __repr__(self:FeatureWriter):
+    state = f"{self.done_mask().sum()}/{self.n} clips done" if self.f.id.valid else 'closed'
+    return f"FeatureWriter({self.path.name}, {state})"
 
 # %% ../nbs/02_features.ipynb #c7c1ee95
 def _runs(pairs:list,     # (destination row, source row) pairs, increasing
@@ -217,6 +211,32 @@ def _runs(pairs:list,     # (destination row, source row) pairs, increasing
         if runs and runs[-1][0] + runs[-1][2] == d and runs[-1][1] + runs[-1][2] == s and runs[-1][2] < most: runs[-1][2] += 1
         else: runs.append([d, s, 1])
     return runs
+
+# %% ../nbs/02_features.ipynb #b1dfd544
+@patch
+def write_rows(self:FeatureWriter, pairs:list, # (row in this file, row in `arrays`) pairs, increasing
+               arrays:dict       # dataset name -> array or h5py dataset, indexed by the second row of each pair
+              ):
+    "Copy rows into the file in contiguous blocks (unchecked: see `check_clip`), mark them done, and flush once."
+    for d, s, n in _runs(pairs):
+        for k, x in arrays.items(): self.f[k][d:d + n] = x[s:s + n]
+        self.f['done'][d:d + n] = 1
+    self.f.flush()
+
+# %% ../nbs/02_features.ipynb #5eac7148
+@patch
+def read(self:FeatureWriter, name:str # a dataset of the file, e.g. one of `extra`
+        ) -> np.ndarray:
+    "The whole dataset `name`."
+    return self.f[name][:]
+
+# %% ../nbs/02_features.ipynb #ec0c2087
+@patch
+def attr(self:FeatureWriter, name:str, # an attribute of the file
+         default=None    # what a file without it gives
+        ):
+    "The file's attribute `name` as plain Python (a JSON object as a dict), or `default`."
+    return _read_attr(self.f.attrs[name]) if name in self.f.attrs else default
 
 # %% ../nbs/02_features.ipynb #60b85bde
 def write_features(path,                  # the HDF5 file to write (replaced if it exists)
@@ -268,6 +288,7 @@ def check_indices(path,           # the file the indices are in (for the message
         raise DataError(path, name, f"indices in [0, {n})", f"index {idx[(idx < 0) | (idx >= n)][0]}")
     if len(np.unique(idx)) != len(idx): raise DataError(path, name, 'distinct indices', 'a repeated index')
 
+# %% ../nbs/02_features.ipynb #c4cbc87e
 def set_splits(path,       # a feature file
                splits:dict # {name: clip indices}
               ):
@@ -301,6 +322,7 @@ def _first_nonfinite(ds:h5py.Dataset # a per-clip float dataset
         bad = ~np.isfinite(ds[sl].reshape(sl.stop - sl.start, -1)).all(1)
         if bad.any(): return sl.start + int(bad.argmax())
 
+# %% ../nbs/02_features.ipynb #5bc2befe
 def validate_features(path,                 # a feature file
                       check_finite:bool=True # scan `audio` and `visual` for NaN and inf
                      ) -> dict:
@@ -396,6 +418,7 @@ def _gather(ds:h5py.Dataset, # a per-clip dataset
     for i, r in enumerate(rows): ds.read_direct(out, np.s_[int(r)], np.s_[i])
     return out
 
+# %% ../nbs/02_features.ipynb #ee5cb80e
 class AVFeatureDataset(Dataset):
     "The clips of a feature file as dicts of tensors, read lazily per clip or held in RAM as float16."
     def __init__(self, path,                   # a feature file
@@ -413,73 +436,8 @@ class AVFeatureDataset(Dataset):
         self._rows = np.searchsorted(np.sort(self.indices), self.indices) if in_memory else self.indices
         self._mem = self._load(np.sort(self.indices)) if in_memory else None
 
-    def _check_norm(self, norm:dict|None) -> dict|None:
-        if norm is None: return None
-        for k, d in (('audio', self.info['Da']), ('visual', self.info['Dv'])):
-            for s in ('mean', 'std'):
-                x = np.asarray(norm.get(f'{k}_{s}', ()), np.float32)
-                if x.shape != (d,): raise DataError(self.path, f"norm['{k}_{s}']", f"shape ({d},)", f"shape {x.shape}")
-        return {k: np.asarray(v, np.float32) for k, v in norm.items()}
-
-    def _features(self, x:np.ndarray, k:str) -> np.ndarray:
-        "Clip(s) of modality `k` as stored, or standardised with `norm`."
-        return x if self.norm is None else standardize(x, self.norm, k)
-
-    def _split_indices(self, split:str) -> np.ndarray:
-        splits = read_splits(self.path)
-        if split not in splits: raise DataError(self.path, f"splits/{split}", f"one of {sorted(splits)}", 'no such split')
-        return splits[split]
-
-    def _load(self, rows:np.ndarray) -> dict:
-        "The clips `rows` of every dataset, features as float16."
-        with open_h5(self.path) as f:
-            mem = {k: _read_rows(f[k], rows, np.float16) for k in ('audio', 'visual')}
-            return mem | {k: f[k][:][rows] for k in ('labels', 'video_id', *self.info['optional'])}
-
-    def _source(self):
-        "Where items are read from: the arrays in RAM, or this process's h5py handle (opened on first use)."
-        if self.in_memory: return self._mem
-        if self._h5 is None or self._pid != os.getpid(): self._h5, self._pid = open_h5(self.path), os.getpid()
-        return self._h5
-
     def __getstate__(self): return {**self.__dict__, '_h5': None, '_pid': None} # no handle crosses processes
     def __len__(self): return len(self.indices)
-
-    def __getitem__(self, j:int) -> dict:
-        i, r, src = int(self.indices[j]), int(self._rows[j]), self._source()
-        item = dict(index=i, video_id=to_str(src['video_id'][r]))
-        for k in ('audio', 'visual'):
-            x = self._features(np.asarray(src[k][r]), k)
-            check_clip_finite(self.path, k, x, i, item['video_id'])
-            item[k] = torch.as_tensor(x).to(self.dtype)
-        for k in ('labels', *self.info['optional']): item[k] = torch.tensor(src[k][r], dtype=torch.float32)
-        return item
-
-    def _batch_source(self, js:np.ndarray) -> tuple:
-        "(arrays that hold the clips `js`, each clip's row in them): the RAM arrays, or the batch's rows read from the file."
-        if self.in_memory: return self._mem, self._rows[js]
-        h5, rows = self._source(), self.indices[js]
-        u, inv = np.unique(rows, return_inverse=True)          # h5py's list selections take increasing rows
-        src = {k: _gather(h5[k], rows) for k in ('audio', 'visual')}
-        return src | {k: h5[k][u][inv] for k in ('labels', 'video_id', *self.info['optional'])}, slice(None)
-
-    def __getitems__(self, js:list) -> dict:
-        "A batch for `DataLoader`: one batched dict (one read of the batch's clips, one standardisation, one conversion)."
-        js = np.asarray(js, dtype=np.int64)
-        (src, r), ids = self._batch_source(js), self.indices[js]
-        out = dict(index=torch.as_tensor(ids, dtype=torch.int64), video_id=[to_str(v) for v in src['video_id'][r]])
-        for k in ('audio', 'visual'):
-            x = self._features(src[k][r], k)
-            bad = ~np.isfinite(x.reshape(len(ids), -1)).all(1)
-            if bad.any(): check_clip_finite(self.path, k, x[bad.argmax()], int(ids[bad.argmax()]), out['video_id'][bad.argmax()])
-            out[k] = torch.from_numpy(x).to(self.dtype)
-        for k in ('labels', *self.info['optional']): out[k] = torch.as_tensor(src[k][r], dtype=torch.float32)
-        return out
-
-    def close(self):
-        "Close this process's h5py handle (it reopens on the next read)."
-        if self._h5 is not None: self._h5.close()
-        self._h5 = self._pid = None
 
     @property
     def classes(self) -> list: return self.info['classes']
@@ -494,12 +452,92 @@ class AVFeatureDataset(Dataset):
         "(Da, Dv): the audio embedding size and the visual channels."
         return (self.info['Da'], self.info['Dv'])
 
-    def __repr__(self):
-        i, split = self.info, '' if self.split is None else f", split={self.split!r}"
-        gt = ''.join(f" +{k}" for k in i['optional'])
-        return (f"AVFeatureDataset({self.path.name}{split}: {len(self)} of {i['N']} clips, T={i['T']}, "
-                f"audio {i['Da']}, visual {i['H']}×{i['W']}×{i['Dv']} {i['dtype']}, {i['K']} classes{gt}, "
-                f"{'in memory (float16)' if self.in_memory else 'lazy'}{', standardised' if self.norm else ''})")
+# %% ../nbs/02_features.ipynb #fb1d4206
+@patch
+def _check_norm(self:AVFeatureDataset, norm:dict|None) -> dict|None:
+    if norm is None: return None
+    for k, d in (('audio', self.info['Da']), ('visual', self.info['Dv'])):
+        for s in ('mean', 'std'):
+            x = np.asarray(norm.get(f'{k}_{s}', ()), np.float32)
+            if x.shape != (d,): raise DataError(self.path, f"norm['{k}_{s}']", f"shape ({d},)", f"shape {x.shape}")
+    return {k: np.asarray(v, np.float32) for k, v in norm.items()}
+
+@patch
+def _split_indices(self:AVFeatureDataset, split:str) -> np.ndarray:
+    splits = read_splits(self.path)
+    if split not in splits: raise DataError(self.path, f"splits/{split}", f"one of {sorted(splits)}", 'no such split')
+    return splits[split]
+
+@patch
+def _features(self:AVFeatureDataset, x:np.ndarray, k:str) -> np.ndarray:
+    "Clip(s) of modality `k` as stored, or standardised with `norm`."
+    return x if self.norm is None else standardize(x, self.norm, k)
+
+# %% ../nbs/02_features.ipynb #f2fd72ac
+@patch
+def _load(self:AVFeatureDataset, rows:np.ndarray) -> dict:
+    "The clips `rows` of every dataset, features as float16."
+    with open_h5(self.path) as f:
+        mem = {k: _read_rows(f[k], rows, np.float16) for k in ('audio', 'visual')}
+        return mem | {k: f[k][:][rows] for k in ('labels', 'video_id', *self.info['optional'])}
+
+@patch
+def _source(self:AVFeatureDataset):
+    "Where items are read from: the arrays in RAM, or this process's h5py handle (opened on first use)."
+    if self.in_memory: return self._mem
+    if self._h5 is None or self._pid != os.getpid(): self._h5, self._pid = open_h5(self.path), os.getpid()
+    return self._h5
+
+# %% ../nbs/02_features.ipynb #0a993aa4
+@patch
+def __getitem__(self:AVFeatureDataset, j:int) -> dict:
+    i, r, src = int(self.indices[j]), int(self._rows[j]), self._source()
+    item = dict(index=i, video_id=to_str(src['video_id'][r]))
+    for k in ('audio', 'visual'):
+        x = self._features(np.asarray(src[k][r]), k)
+        check_clip_finite(self.path, k, x, i, item['video_id'])
+        item[k] = torch.as_tensor(x).to(self.dtype)
+    for k in ('labels', *self.info['optional']): item[k] = torch.tensor(src[k][r], dtype=torch.float32)
+    return item
+
+# %% ../nbs/02_features.ipynb #4063c0fd
+@patch
+def _batch_source(self:AVFeatureDataset, js:np.ndarray) -> tuple:
+    "(arrays that hold the clips `js`, each clip's row in them): the RAM arrays, or the batch's rows read from the file."
+    if self.in_memory: return self._mem, self._rows[js]
+    h5, rows = self._source(), self.indices[js]
+    u, inv = np.unique(rows, return_inverse=True)          # h5py's list selections take increasing rows
+    src = {k: _gather(h5[k], rows) for k in ('audio', 'visual')}
+    return src | {k: h5[k][u][inv] for k in ('labels', 'video_id', *self.info['optional'])}, slice(None)
+
+@patch
+def __getitems__(self:AVFeatureDataset, js:list) -> dict:
+    "A batch for `DataLoader`: one batched dict (one read of the batch's clips, one standardisation, one conversion)."
+    js = np.asarray(js, dtype=np.int64)
+    (src, r), ids = self._batch_source(js), self.indices[js]
+    out = dict(index=torch.as_tensor(ids, dtype=torch.int64), video_id=[to_str(v) for v in src['video_id'][r]])
+    for k in ('audio', 'visual'):
+        x = self._features(src[k][r], k)
+        bad = ~np.isfinite(x.reshape(len(ids), -1)).all(1)
+        if bad.any(): check_clip_finite(self.path, k, x[bad.argmax()], int(ids[bad.argmax()]), out['video_id'][bad.argmax()])
+        out[k] = torch.from_numpy(x).to(self.dtype)
+    for k in ('labels', *self.info['optional']): out[k] = torch.as_tensor(src[k][r], dtype=torch.float32)
+    return out
+
+# %% ../nbs/02_features.ipynb #b66bdadd
+@patch
+def close(self:AVFeatureDataset):
+    "Close this process's h5py handle (it reopens on the next read)."
+    if self._h5 is not None: self._h5.close()
+    self._h5 = self._pid = None
+
+@patch
+def __repr__(self:AVFeatureDataset):
+    i, split = self.info, '' if self.split is None else f", split={self.split!r}"
+    gt = ''.join(f" +{k}" for k in i['optional'])
+    return (f"AVFeatureDataset({self.path.name}{split}: {len(self)} of {i['N']} clips, T={i['T']}, "
+            f"audio {i['Da']}, visual {i['H']}×{i['W']}×{i['Dv']} {i['dtype']}, {i['K']} classes{gt}, "
+            f"{'in memory (float16)' if self.in_memory else 'lazy'}{', standardised' if self.norm else ''})")
 
 # %% ../nbs/02_features.ipynb #aca1c9d2
 def collate_av(batch:list # items of an `AVFeatureDataset`
@@ -570,6 +608,7 @@ def box_cells(boxes,     # [..., K, 4] normalised x0, y0, x1, y1 (of the frame);
     cx, cy = _axis_cells(b[..., 0], b[..., 2], hw[1]), _axis_cells(b[..., 1], b[..., 3], hw[0])  # [..., K, W], [..., K, H]
     return np.moveaxis(cy[..., :, None] & cx[..., None, :], -3, -1)
 
+# %% ../nbs/02_features.ipynb #bbeac983
 def _oracle_attrs(source:Path, noise:float, seed:int, dtype:str, src_attrs:dict) -> dict:
     "Attributes of an oracle file: what made its features, in words, and the source it was made from."
     n = f"N(0, {noise:g}²) noise, seed {seed}" if noise else 'no noise'
@@ -581,6 +620,17 @@ def _oracle_attrs(source:Path, noise:float, seed:int, dtype:str, src_attrs:dict)
                 config=dict(kind='oracle', source=str(source), noise=float(noise), seed=int(seed), dtype=dtype,
                             cover="cell centre inside the box; per axis, the midpoint's cell if no centre is"))
 
+def _add_oracle_noise(arrays:dict, # 'audio' and 'visual' of a block of clips, float32, changed in place
+                      noise:float, # the noise's standard deviation
+                      seed:int,    # the noise's seed
+                      start:int    # the file index of the block's first clip
+                     ):
+    "Add N(0, noise²) to the block's features, clip i drawing from its own stream (seed, i)."
+    for j in range(len(arrays['audio'])):
+        g = np.random.default_rng([seed, start + j])
+        for k in ('audio', 'visual'): arrays[k][j] += noise * g.standard_normal(arrays[k].shape[1:], np.float32)
+
+# %% ../nbs/02_features.ipynb #4c38944c
 def oracle_features(source,                # a feature file with `audio_gt` and `visual_boxes`
                     path,                  # the oracle feature file to write (replaced if it exists)
                     noise:float=0.3,       # standard deviation of the Gaussian noise added to both modalities
@@ -611,10 +661,7 @@ def oracle_features(source,                # a feature file with `audio_gt` and 
         for sl in _blocks(w.f['visual'], budget):
             gt, boxes = src['audio_gt'][sl], src['visual_boxes'][sl]
             arrays = dict(audio=gt.astype(np.float32), visual=box_cells(boxes, (H, W)).astype(np.float32))
-            if noise:
-                for j, i in enumerate(range(sl.start, sl.stop)):
-                    g = np.random.default_rng([seed, i])
-                    for k in ('audio', 'visual'): arrays[k][j] += noise * g.standard_normal(arrays[k].shape[1:], np.float32)
+            if noise: _add_oracle_noise(arrays, noise, seed, sl.start)
             vid = src['video_id'][sl]
             for k, x in arrays.items():
                 with np.errstate(over='ignore'): x = arrays[k] = x.astype(dtype)

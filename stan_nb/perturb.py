@@ -112,6 +112,7 @@ def _sigma2(sigma2) -> Tensor:
     if len(s) == 0 or (s < 0).any(): raise ValueError(f"sigma2: expected one or more variances >= 0, found {sigma2}")
     return s
 
+# %% ../nbs/11_perturb.ipynb #c5d1f623
 def noise_generator(seed:int,  # the test's seed (>= 0)
                     pair:int,  # the (level, sample) pair's index j = l S + s
                     device     # where the noise is drawn
@@ -141,6 +142,7 @@ def add_noise(x:Tensor,               # [..., C] a clean input
                                                               ).normal_(0, std, generator=gen))
     return out
 
+# %% ../nbs/11_perturb.ipynb #491aad21
 def _loop_tvd(model:AttentionModel, # the model, in eval mode
               inputs:tuple,         # (audio, visual) clean and checked, None for an input the model does not read
               eps:tuple,            # (ε_a, ε_v) 0/1 masks [B, ..., 1], None for an input without noise
@@ -204,6 +206,7 @@ def _active(eps:tuple, B:int) -> Tensor:
         if e is not None: act |= e.flatten(1).any(1).cpu()
     return act
 
+# %% ../nbs/11_perturb.ipynb #87f5f9ad
 def _vector_tvd(model:AttentionModel, # the model, in eval mode
                 inputs:tuple,         # (audio, visual) clean and checked, None for an input the model does not read
                 eps:tuple,            # (ε_a, ε_v) 0/1 masks [B, ..., 1], None for an input without noise
@@ -242,6 +245,7 @@ def _vector_tvd(model:AttentionModel, # the model, in eval mode
         out[live.to(out.device)] = rows
     return out.view(len(levels), n_samples, B).mean(1)
 
+# %% ../nbs/11_perturb.ipynb #2c7cc845
 @torch.inference_mode()
 def perturbation_test(model:AttentionModel,  # STAN, ABN, AV-ABN, ...
                       audio:Tensor|None,     # [B, T, Da]
@@ -277,6 +281,7 @@ def curves_frame(tvds:dict,       # {(model name, mask): [levels, N] per-clip me
     if K is not None: df = df.assign(tvd_bounded_mean=df.tvd_mean * 2 / K, tvd_bounded_sem=df.tvd_sem * 2 / K)
     return df
 
+# %% ../nbs/11_perturb.ipynb #0beccfa5
 def perturbation_curves(models:dict,           # {name: AttentionModel}
                         dataset,               # items with 'audio' and 'visual' (an `AVFeatureDataset`)
                         masks=MASKS,           # 'relevant' and/or 'irrelevant'
@@ -371,6 +376,7 @@ def _batch_inputs(batch:dict, # a batch of `collate_av`
                  ) -> tuple:   # (audio, visual) on `device`
     return batch['audio'].to(device), batch['visual'].to(device)
 
+# %% ../nbs/11_perturb.ipynb #545afd6b
 @torch.inference_mode()
 def attention_replacement(model:AttentionModel, # STAN, STAN(visual), STAN(audio), ABN, AV-ABN, ...
                           dataset,              # items with 'audio', 'visual', 'labels' (an `AVFeatureDataset`)
@@ -393,6 +399,7 @@ def attention_replacement(model:AttentionModel, # STAN, STAN(visual), STAN(audio
         labels.append(b['labels']); i += n
     return replacement_frame({m: torch.cat(x) for m, x in logits.items()}, torch.cat(labels))
 
+# %% ../nbs/11_perturb.ipynb #0f4bb7ff
 @torch.inference_mode()
 def attention_replacement_loop(model:AttentionModel, # STAN, STAN(visual), STAN(audio), ABN, AV-ABN, ...
                                dataset,              # items with 'audio', 'visual', 'labels'
@@ -437,6 +444,7 @@ def budget_ranks(attn:Tensor   # [B, ...] a map: [B, T] audio, [B, T, H, W] visu
     places = torch.arange(order.shape[1], device=order.device).expand_as(order)
     return torch.empty_like(order).scatter_(1, order, places)
 
+# %% ../nbs/11_perturb.ipynb #87be2cd5
 def budget_masks(attn:Tensor,     # [B, ...] a map: [B, T] audio, [B, T, H, W] visual
                  q:float,         # the share of each clip's cells to select
                  which:str='top'  # 'top': the k highest-ranked cells; 'bottom': the k lowest-ranked
@@ -492,6 +500,7 @@ def budget_maps(model:AttentionModel, # the model tested
         out[name] = tuple(_check_map(name, s, m, x, model) for s, m, x in zip(('audio', 'visual'), pair, (audio, visual)))
     return out
 
+# %% ../nbs/11_perturb.ipynb #4b779222
 def budget_frame(tvds:dict,       # {(map, which, q): [levels, N] per-clip mean TVD}
                  counts:dict,     # {(map, which, q): (audio cells, visual cells) perturbed per clip}
                  sigma2=SIGMA2,   # the levels
@@ -524,6 +533,7 @@ def _budget_runs(model:AttentionModel, # STAN, ABN, AV-ABN, ...
                 counts[name, w, qq] = tuple(0. if e is None else e.flatten(1).sum(1).mean().item() for e in eps)
     return tvds, counts, p.shape[-1] if dist == 'sigmoid' else None
 
+# %% ../nbs/11_perturb.ipynb #13c7495e
 @torch.inference_mode()
 def fixed_budget_test(model:AttentionModel, # STAN, ABN, AV-ABN, ...
                       audio:Tensor|None,    # [B, T, Da]
@@ -577,6 +587,7 @@ def _one_forward(model, audio, visual, n_rows:int, max_batch:int):
         k = min(per_chunk * len(audio), n_rows - done)
         model(a[:k], v[:k]); done += k
 
+# %% ../nbs/11_perturb.ipynb #cdead5c0
 def bench_perturb(model:str='stan',     # a model name of `baselines.MODELS` with attention (stan, abn, av_abn, ...)
                   B:int=2,              # clips
                   T:int=10, hw:tuple=(7, 7), Da:int=128, Dv:int=512, K:int=28, # input sizes (AVE-like)

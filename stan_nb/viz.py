@@ -16,6 +16,7 @@ import plotly.io as pio
 import torch
 import torch.nn.functional as F
 import ipywidgets as widgets
+from fastcore.basics import patch
 from IPython.display import display
 from plotly.subplots import make_subplots
 
@@ -82,6 +83,7 @@ def segment_frames(frames,                   # [T*F, S, S, 3] or [T, S, S, 3] ui
     idx = np.arange(T)*F_ + min(frame_in_segment, F_ - 1)
     return x[idx], idx
 
+# %% ../nbs/14_viz.ipynb #6da0a77f
 def _segment_boxes(boxes, T:int, idx:np.ndarray) -> np.ndarray|None:
     "Boxes per segment [T, K, 4] from per-segment [T, K, 4] or per-frame [T*F, K, 4] boxes."
     if boxes is None: return None
@@ -109,6 +111,7 @@ def _box_layout(boxes_t,          # [K, 4] normalised, NaN where absent (or None
                           xanchor='left', yanchor='bottom', font=dict(color=c, size=10), visible=True))
     return shapes, notes
 
+# %% ../nbs/14_viz.ipynb #74b61b32
 def _overlay(z:np.ndarray, S:int, opacity:float) -> go.Heatmap:
     "The attention heatmap over a frame: z [res, res] uint8 (see `quantise`) spanning the frame's pixels."
     d = S/len(z)
@@ -121,6 +124,7 @@ def _segment_title(title:str, t:int, seconds:float, time_attn) -> str:
     at = '' if time_attn is None else f" · Aᵗ = {time_attn[t]:.2f}"
     return f"{title + ' · ' if title else ''}segment {t} ({t*seconds:g}–{(t + 1)*seconds:g} s){at}"
 
+# %% ../nbs/14_viz.ipynb #a3caa7ac
 def attention_figure(frames,                    # [T*F, S, S, 3] or [T, S, S, 3] uint8
                      space_attn,                # [T, h, w] in [0, 1]
                      boxes=None,                # [T, K, 4] or [T*F, K, 4] normalised, NaN where absent
@@ -194,6 +198,7 @@ def _gt(audio_gt, T:int, cls) -> np.ndarray:
     if len(g) != T: raise ValueError(f"audio_gt: expected {T} segments, found shape {g.shape}")
     return g if g.ndim == 1 else g.max(1) if cls is None else g[:, cls]
 
+# %% ../nbs/14_viz.ipynb #874f873f
 def time_figure(audio,                     # [n] mono samples
                 sr:int,                    # sample rate
                 time_attn,                 # [T] in [0, 1], or {method: [T]}
@@ -341,44 +346,48 @@ class Scrubber:
         self.widget = widgets.VBox([widgets.HBox([self.clip, self.cls, self.method]), widgets.HBox([self.play, self.time]),
                                     widgets.HBox([self.attn_fig, self.time_fig])])
 
-    def _load(self):
-        "Call the provider for the chosen clip, method and class and put its data into the figures."
-        d = self.get(self.clip.value, self.method.value, self.cls.value)
-        a, k = _np(d['space_attn'], 'space_attn', (3,)), self.cls.value
-        T = len(a)
-        imgs, idx = segment_frames(d['frames'], T, self.frame_in_segment)
-        self.S, self.z = imgs.shape[1], quantise(upsample(a, self.res))
-        self.uris = [jpeg_uri(f, self.quality) for f in imgs]
-        self.boxes = _segment_boxes(d.get('boxes'), T, idx)
-        self.time_attn = _np(d['time_attn'], 'time_attn', (1,))
-        gt = None if d.get('audio_gt') is None else _gt(d['audio_gt'], T, k)
-        self.gt_shapes = [] if gt is None else _gt_shapes(gt, self.seconds)
-        if self.attn_fig is None:                              # first call: build the two figures once
-            self.attn_fig = go.FigureWidget(attention_figure(imgs, a, self.boxes, self.time_attn, self.classes, k,
-                                            segment_seconds=self.seconds, res=self.res, quality=self.quality, slider=False))
-            self.time_fig = go.FigureWidget(time_figure(d['audio'], self.sr, {'time attention': self.time_attn},
-                                            gt, classes=self.classes, kind=self.kind, segment_seconds=self.seconds))
-        with self.time_fig.batch_update():
-            audio = _audio_trace(d['audio'], self.sr, self.kind)
-            self.time_fig.data[0].update({p: audio[p] for p in ('x', 'y', 'z') if p in audio})
-            self.time_fig.data[1].x, self.time_fig.data[1].y = _step(self.time_attn, self.seconds)
-            self.time_fig.layout.xaxis2.range = [0, T*self.seconds]
-            self.time_fig.layout.title.text = f"time attention ({self.method.value}); shaded: ground truth of '{self.classes[k]}'"
-        self.time.max = T - 1
-        self._show_segment()
-
-    def _show_segment(self):
-        "Show segment `self.time.value` of the loaded data."
-        t = min(self.time.value, len(self.uris) - 1)
-        shapes, notes = _box_layout(None if self.boxes is None else self.boxes[t], self.S, self.classes, self.cls.value)
-        with self.attn_fig.batch_update():
-            self.attn_fig.data[0].source = self.uris[t]
-            self.attn_fig.data[1].z = self.z[t]
-            self.attn_fig.layout.shapes = shapes                    # whole lists (see above)
-            self.attn_fig.layout.annotations = notes
-            self.attn_fig.layout.title.text = _segment_title(self.method.value, t, self.seconds, self.time_attn)
-        cursor = dict(type='rect', xref='x', yref='paper', x0=t*self.seconds, x1=(t + 1)*self.seconds, y0=0, y1=1,
-                      line=dict(color='red', width=2), name='cursor')
-        self.time_fig.layout.shapes = self.gt_shapes + [cursor]
-
     def _ipython_display_(self): display(self.widget)
+
+# %% ../nbs/14_viz.ipynb #b2ea9953
+@patch
+def _load(self:Scrubber):
+    "Call the provider for the chosen clip, method and class and put its data into the figures."
+    d = self.get(self.clip.value, self.method.value, self.cls.value)
+    a, k = _np(d['space_attn'], 'space_attn', (3,)), self.cls.value
+    T = len(a)
+    imgs, idx = segment_frames(d['frames'], T, self.frame_in_segment)
+    self.S, self.z = imgs.shape[1], quantise(upsample(a, self.res))
+    self.uris = [jpeg_uri(f, self.quality) for f in imgs]
+    self.boxes = _segment_boxes(d.get('boxes'), T, idx)
+    self.time_attn = _np(d['time_attn'], 'time_attn', (1,))
+    gt = None if d.get('audio_gt') is None else _gt(d['audio_gt'], T, k)
+    self.gt_shapes = [] if gt is None else _gt_shapes(gt, self.seconds)
+    if self.attn_fig is None:                              # first call: build the two figures once
+        self.attn_fig = go.FigureWidget(attention_figure(imgs, a, self.boxes, self.time_attn, self.classes, k,
+                                        segment_seconds=self.seconds, res=self.res, quality=self.quality, slider=False))
+        self.time_fig = go.FigureWidget(time_figure(d['audio'], self.sr, {'time attention': self.time_attn},
+                                        gt, classes=self.classes, kind=self.kind, segment_seconds=self.seconds))
+    with self.time_fig.batch_update():
+        audio = _audio_trace(d['audio'], self.sr, self.kind)
+        self.time_fig.data[0].update({p: audio[p] for p in ('x', 'y', 'z') if p in audio})
+        self.time_fig.data[1].x, self.time_fig.data[1].y = _step(self.time_attn, self.seconds)
+        self.time_fig.layout.xaxis2.range = [0, T*self.seconds]
+        self.time_fig.layout.title.text = f"time attention ({self.method.value}); shaded: ground truth of '{self.classes[k]}'"
+    self.time.max = T - 1
+    self._show_segment()
+
+# %% ../nbs/14_viz.ipynb #0dc30a71
+@patch
+def _show_segment(self:Scrubber):
+    "Show segment `self.time.value` of the loaded data."
+    t = min(self.time.value, len(self.uris) - 1)
+    shapes, notes = _box_layout(None if self.boxes is None else self.boxes[t], self.S, self.classes, self.cls.value)
+    with self.attn_fig.batch_update():
+        self.attn_fig.data[0].source = self.uris[t]
+        self.attn_fig.data[1].z = self.z[t]
+        self.attn_fig.layout.shapes = shapes                    # whole lists (see above)
+        self.attn_fig.layout.annotations = notes
+        self.attn_fig.layout.title.text = _segment_title(self.method.value, t, self.seconds, self.time_attn)
+    cursor = dict(type='rect', xref='x', yref='paper', x0=t*self.seconds, x1=(t + 1)*self.seconds, y0=0, y1=1,
+                  line=dict(color='red', width=2), name='cursor')
+    self.time_fig.layout.shapes = self.gt_shapes + [cursor]
