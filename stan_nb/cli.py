@@ -112,7 +112,7 @@ def cmd_demo(args):
 
 def cmd_explain(args):
     "Explain trained runs on a feature file: report.html plus CSV/JSON."
-    from stan_nb.train import read_config
+    from stan_nb.runs import read_config
     runs = {read_config(r)['model']: r for r in args.runs}
     res = explain_runs(runs, args.features or read_config(args.runs[0])['features'], args.out, raw=args.raw,
                        split=args.split, n_samples=args.samples, max_clips=args.max_clips,

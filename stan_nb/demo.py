@@ -17,7 +17,8 @@ from .core import seed_everything
 from .synth import write_synthav, read_clip
 from .features import AVFeatureDataset, validate_features, collate_av
 from .extract import extract
-from .train import run_training, evaluate_run, load_run, encoder_note, run_dataset, run_norm
+from .train import run_training
+from .runs import evaluate_run, load_run, encoder_note, run_dataset, run_norm
 from .stan import AttentionModel
 from .perturb import perturbation_curves, perturbed_share, attention_replacement, fixed_budget_test, ATTN_MODES
 from .pointing import temporal_pointing, class_temporal_pointing, spatial_pointing, class_spatial_pointing, MAP_NAMES, stan_maps
