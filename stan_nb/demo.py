@@ -246,7 +246,8 @@ def run_demo(out='stan_nb_demo',        # output folder
              models=DEMO_MODELS,        # the models to train
              n_samples:int=20,          # perturbation samples per σ² level (the paper: 100; 20 keeps the demo short)
              explain_clips:int|None=30, # test clips explained (perturbation tests, pointing games); None: all
-             progress:bool=True         # progress bars
+             progress:bool=True,        # progress bars
+             keep_raw:bool=False        # keep the raw SynthAV file (about 1.8 MB a clip; `write_synthav(n, seed)` rewrites it byte for byte)
             ) -> dict:
     "Generate SynthAV, extract features, train `models`, evaluate and explain them: `out/report.html`."
     out, t0, times = Path(out), time.perf_counter(), {}
@@ -265,6 +266,7 @@ def run_demo(out='stan_nb_demo',        # output folder
     times['train'] = time.perf_counter() - t0 - sum(times.values())
     res = explain_runs(runs, feats, out, raw=raw, n_samples=n_samples, max_clips=explain_clips)
     times['explain'] = time.perf_counter() - t0 - sum(times.values())
+    if not keep_raw: raw.unlink()                   # the report holds the frames it shows
     res['seconds'] = {**times, 'total': time.perf_counter() - t0, 'explain_parts': res['seconds']}
     (out/'results.json').write_text(json.dumps(res, indent=1, default=str))
     return res

@@ -10,7 +10,9 @@ from functools import lru_cache, partial
 from pathlib import Path
 
 import h5py
+import hdf5plugin  # registers the Zstd and Blosc HDF5 filters with h5py: every reader of SynthAV files imports this module
 import numpy as np
+import pandas as pd
 import plotly.graph_objects as go
 from PIL import Image
 from plotly.subplots import make_subplots
@@ -19,12 +21,13 @@ from tqdm.auto import tqdm
 from .core import DataError
 
 # %% auto #0
-__all__ = ['SHAPES', 'TEXTURES', 'CLASSES', 'SHAPE_EXTENT', 'PALETTE', 'PRETRAIN_SEEDS', 'Look', 'Sound', 'ClassSpec',
-           'confusable_pairs', 'confusion_groups', 'SynthConfig', 'make_event', 'sample_events', 'audio_ground_truth',
-           'clip_labels', 'shape_mask', 'texture_mask', 'shape_box', 'draw_object', 'trajectory', 'render_background',
-           'add_camera_noise', 'render_video', 'segment_boxes', 'render_sound', 'render_audio', 'render_clip',
-           'make_clip', 'jpeg_uri', 'synth_figure', 'log_spectrogram', 'spectrogram_figure', 'write_synthav',
-           'synth_config', 'read_clip', 'bench_synth', 'preview_html', 'observer_scores']
+__all__ = ['SHAPES', 'TEXTURES', 'CLASSES', 'SHAPE_EXTENT', 'PALETTE', 'PRETRAIN_SEEDS', 'COMPRESSIONS', 'Look', 'Sound',
+           'ClassSpec', 'confusable_pairs', 'confusion_groups', 'SynthConfig', 'make_event', 'sample_events',
+           'audio_ground_truth', 'clip_labels', 'shape_mask', 'texture_mask', 'shape_box', 'draw_object', 'trajectory',
+           'render_background', 'add_camera_noise', 'render_video', 'segment_boxes', 'render_sound', 'render_audio',
+           'render_clip', 'make_clip', 'jpeg_uri', 'synth_figure', 'log_spectrogram', 'spectrogram_figure',
+           'write_synthav', 'synth_config', 'read_clip', 'bench_synth', 'bench_compression', 'preview_html',
+           'observer_scores']
 
 # %% ../nbs/01_synth.ipynb #d29fd70c
 @dataclass(frozen=True)
@@ -117,7 +120,7 @@ class SynthConfig:
     snr_db:tuple=(3., 15.)           # reference level over background noise
     pitch_jitter:float=0.02          # per-event relative pitch change, ±
     ramp_s:float=0.01                # fade in/out inside each sound interval
-    compression:str=None             # HDF5 filter for `frames` and `audio`: None or 'lzf'
+    compression:str|None='zstd'      # HDF5 filter of `frames` and `audio`: a key of `COMPRESSIONS`
 
     @property
     def F(self) -> int: return int(round(self.fps*self.segment_seconds))            # frames per segment
@@ -344,6 +347,7 @@ def _fast_len(n:int) -> int:
         p5 *= 5
     return best
 
+# %% ../nbs/01_synth.ipynb #29aa724b
 def _noise_band(rng, n:int, sr:int, lo:float, hi:float) -> np.ndarray:
     "White noise of `n` samples band-passed to [lo, hi] Hz (filtered at a fast FFT length, then cut)."
     m = _fast_len(n)
@@ -366,6 +370,7 @@ def render_sound(sound:Sound,  # what to render
     if sound.rate > 0: x = x*(0.1 + 0.9*np.exp(-6*((np.arange(n)*sound.rate/sr) % 1)))
     return (x/np.sqrt(np.mean(x*x) + 1e-12)).astype(np.float32)
 
+# %% ../nbs/01_synth.ipynb #f917792b
 @lru_cache(maxsize=4)
 def _pink_filter(n:int, sr:int) -> np.ndarray:
     "Amplitude response of a pink (1/f power) filter above 20 Hz, at the rfft bins of `n` samples."
@@ -431,6 +436,7 @@ def jpeg_uri(img:np.ndarray, # [H, W, 3] uint8
     Image.fromarray(img).save(buf, format='JPEG', quality=quality)
     return 'data:image/jpeg;base64,' + base64.b64encode(buf.getvalue()).decode()
 
+# %% ../nbs/01_synth.ipynb #62f3d9a3
 def _kind_of(clip:dict) -> dict:
     "Class index → event kind."
     return {e['cls']: e['kind'] for e in clip['events']}
@@ -467,6 +473,7 @@ def synth_figure(clip:dict,           # from `make_clip` or `read_clip`
     fig.update_xaxes(visible=False, range=[0, S]).update_yaxes(visible=False, range=[S, 0])
     return fig
 
+# %% ../nbs/01_synth.ipynb #235b9f28
 def log_spectrogram(audio:np.ndarray, # [n] mono
                     sr:int,
                     n_fft:int=512,    # window
@@ -480,6 +487,7 @@ def log_spectrogram(audio:np.ndarray, # [n] mono
     spec = spec[:, :n_fft//2].reshape(len(starts), n_bins, -1).mean(-1)
     return 10*np.log10(spec.T + 1e-10), (starts + n_fft/2)/sr, (np.arange(n_bins) + 0.5)*sr/2/n_bins
 
+# %% ../nbs/01_synth.ipynb #30c72478
 def spectrogram_figure(clip:dict, cfg:SynthConfig=None) -> go.Figure:
     "Log spectrogram over a timeline of each event's sound interval, time on screen and `audio_gt`."
     cfg = cfg or SynthConfig()
@@ -510,20 +518,33 @@ def spectrogram_figure(clip:dict, cfg:SynthConfig=None) -> go.Figure:
 # %% ../nbs/01_synth.ipynb #b97bcb61
 _ARRAYS = ('frames', 'audio', 'labels', 'audio_gt', 'visual_boxes', 'frame_boxes')
 PRETRAIN_SEEDS = range(1_000_000, 1_001_000)  # reserved for the encoders' pretraining corpus (`stan_nb.pretrain`)
+COMPRESSIONS = {  # `SynthConfig.compression` → HDF5 filter options of (`frames`, `audio`); audio is byte-shuffled first
+    None: ({}, {}),
+    'lzf': (dict(compression='lzf'), dict(compression='lzf', shuffle=True)),
+    'gzip': (dict(compression='gzip', compression_opts=1), dict(compression='gzip', compression_opts=1, shuffle=True)),
+    'zstd': (dict(hdf5plugin.Zstd(3)), dict(hdf5plugin.Zstd(3), shuffle=True)),
+    'blosc': (dict(hdf5plugin.Blosc('zstd', 3, hdf5plugin.Blosc.BITSHUFFLE)),
+              dict(hdf5plugin.Blosc('zstd', 3, hdf5plugin.Blosc.SHUFFLE))),
+}
+
+def _layout(cfg:SynthConfig) -> dict:
+    "Dataset name → (shape of one clip, dtype) for the arrays of a clip."
+    K, N = cfg.n_classes, cfg.n_frames
+    return dict(frames=((N, cfg.size, cfg.size, 3), np.uint8), audio=((cfg.n_samples,), np.float32),
+                labels=((K,), np.uint8), audio_gt=((cfg.T, K), np.uint8),
+                visual_boxes=((cfg.T, K, 4), np.float32), frame_boxes=((N, K, 4), np.float32))
 
 def _create(h5:h5py.File, n:int, cfg:SynthConfig):
-    "Create the datasets of an `n`-clip file, one clip per chunk."
-    K, N = cfg.n_classes, cfg.n_frames
-    shapes = dict(frames=((N, cfg.size, cfg.size, 3), np.uint8), audio=((cfg.n_samples,), np.float32),
-                  labels=((K,), np.uint8), audio_gt=((cfg.T, K), np.uint8),
-                  visual_boxes=((cfg.T, K, 4), np.float32), frame_boxes=((N, K, 4), np.float32))
-    for name, (shape, dtype) in shapes.items():
-        big = name in ('frames', 'audio')
-        h5.create_dataset(name, (n, *shape), dtype, chunks=(1, *shape), track_times=False,
-                          compression=cfg.compression if big else None)
+    "Create the datasets of an `n`-clip file, one clip per chunk, `frames` and `audio` compressed as `cfg.compression` says."
+    if cfg.compression not in COMPRESSIONS:
+        raise ValueError(f"compression: expected one of {list(COMPRESSIONS)}, found {cfg.compression!r}")
+    filters = dict(zip(('frames', 'audio'), COMPRESSIONS[cfg.compression]))
+    for name, (shape, dtype) in _layout(cfg).items():
+        h5.create_dataset(name, (n, *shape), dtype, chunks=(1, *shape), track_times=False, **filters.get(name, {}))
     for name in ('video_id', 'events'):
         h5.create_dataset(name, (n,), h5py.string_dtype(), track_times=False)
 
+# %% ../nbs/01_synth.ipynb #8b7f2630
 def _attrs(h5:h5py.File, n:int, seed:int, cfg:SynthConfig):
     "Write the file attributes."
     from stan_nb import __version__
@@ -538,6 +559,7 @@ def _clips(n:int, seed:int, cfg:SynthConfig, workers:int):
         return
     with mp.get_context('fork').Pool(workers) as pool: yield from pool.imap(make, range(n), chunksize=4)
 
+# %% ../nbs/01_synth.ipynb #568eeaf4
 def write_synthav(path,                # the .h5 file to write
                   n:int,               # number of clips
                   seed:int,            # dataset seed
@@ -566,6 +588,7 @@ def write_synthav(path,                # the .h5 file to write
         raise
     return path
 
+# %% ../nbs/01_synth.ipynb #265cd117
 def synth_config(path) -> SynthConfig:
     "The `SynthConfig` a SynthAV file was written with."
     with h5py.File(path, 'r') as h5:
@@ -592,15 +615,34 @@ def bench_synth(n:int=1000,            # clips
                 seed:int=0,
                 cfg:SynthConfig=None,
                 workers:int=None,      # generating processes (all cores by default)
-                progress:bool=False
+                progress:bool=False,
+                reads:int=20           # random clips read back (frames and audio), as feature extraction reads them
                ) -> dict:
-    "Time generating and writing `n` clips: seconds, clips per second, bytes written."
+    "Time generating and writing `n` clips and reading `reads` random ones: seconds, clips/s, bytes, ms per clip read."
     with tempfile.TemporaryDirectory() as d:
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()   # CPU of this process: writing and compressing
         path = write_synthav(Path(d)/'bench.h5', n, seed, cfg, progress=progress, workers=workers)
-        secs = time.perf_counter() - start
+        secs, cpu = time.perf_counter() - start, time.process_time() - cpu
+        start = time.perf_counter()
+        with h5py.File(path, 'r') as h5:
+            for i in np.random.default_rng(seed).integers(0, n, reads): h5['frames'][i], h5['audio'][i]
+        read_ms = 1000*(time.perf_counter() - start)/max(reads, 1)
         size = path.stat().st_size
-    return dict(n=n, seconds=round(secs, 2), clips_per_s=round(n/secs, 1), bytes=size, workers=workers or os.cpu_count())
+    return dict(n=n, seconds=round(secs, 2), clips_per_s=round(n/secs, 1), bytes=size, read_ms=round(read_ms, 2),
+                writer_cpu_s=round(cpu, 2), workers=workers or os.cpu_count())
+
+# %% ../nbs/01_synth.ipynb #d864b649
+def bench_compression(n:int=40,       # clips per file
+                      seed:int=0,
+                      names=tuple(COMPRESSIONS), # the `SynthConfig.compression`s to compare
+                      workers:int=None # generating processes (all cores by default)
+                     ) -> pd.DataFrame:
+    "`bench_synth` for each compression: seconds to write (and CPU of the writer), MB per clip, size against uncompressed, ms per clip read."
+    rows = {str(c): bench_synth(n, seed, SynthConfig(compression=c), workers) for c in names}
+    df = pd.DataFrame(rows).T
+    raw = n*sum(np.prod(shape)*np.dtype(dtype).itemsize for shape, dtype in _layout(SynthConfig()).values())
+    return pd.DataFrame({'write_s': df.seconds, 'writer_cpu_s': df.writer_cpu_s, 'MB_per_clip': (df.bytes/n/1e6).round(3),
+                         'vs_uncompressed': (df.bytes/raw).round(3), 'read_ms_per_clip': df.read_ms})
 
 # %% ../nbs/01_synth.ipynb #d3582b0b
 def _events_table(events:list) -> str:
