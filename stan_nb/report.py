@@ -356,6 +356,9 @@ def report_sections(res:dict,     # from `write_numbers`
                    ) -> list:     # (title, items) for `viz.report_html`
     "The page: Setup, recognition, and a section for each part that ran."
     metrics = tables['metrics'].rename_axis('model').reset_index()
+    ran = {'perturbation tests': pert, 'post-hoc methods': tables.get('posthoc'), 'fixed budgets': tables.get('fixed_budget'),
+           'sanity checks': tables.get('sanity_checks')}                     # the parts that may apply to no model
+    sizes = {k: v if v == 'none' or ran.get(k, 0) is not None else 'no model it applies to' for k, v in sizes.items()}
     secs = [setup_section(res, models, sizes), ('Recognition (Tables 1–2)', report_table(
         metrics, {'top1': 'top-1 (%)', 'mAP': 'mAP (%)', 'F': 'F-score (%)', 'n': 'clips'}, digits=1))]
     if pert: secs.append(perturbation_section(pert, sizes['perturbation tests']))
