@@ -87,7 +87,12 @@ def explain_inputs(runs:dict,           # {model name: run folder}
         raise DataError(raw, 'raw', 'the raw SynthAV file the features were extracted from', 'no such file')
     full = explain_dataset(runs, features, split)
     if len(full) == 0: raise DataError(features, split, 'a split with at least one clip', '0 clips')
-    return full, first_clips(full, max_clips), {m: load_run(r)[0] for m, r in runs.items()}
+    models, item = {m: load_run(r)[0] for m, r in runs.items()}, full[0]
+    for m, net in models.items():                                           # the pointing games need their ground truth
+        with torch.no_grad(): out = net.eval()(item['audio'][None], item['visual'][None])
+        for key, gt in (('time_attn', 'audio_gt'), ('space_attn', 'visual_boxes')):
+            if key in out and gt not in item: raise DataError(features, gt, f"the ground truth of the pointing games ({m} has {key})", 'none')
+    return full, first_clips(full, max_clips), models
 
 # %% ../nbs/14a_report.ipynb #5dee3158
 def metrics_table(runs:dict, # {model name: run folder}
