@@ -13,7 +13,8 @@ from .synth import write_synthav, preview_html, bench_synth
 from .pretrain import PretrainConfig, pretrain_encoders
 from .extract import extract_argparser, extract, bench_extract, format_bench_extract, ENCODER_PRESETS
 from .train import add_train_args, train_from_args, add_evaluate_args, evaluate_from_args, bench_train, format_bench_train
-from .demo import run_demo, explain_runs, DEMO_MODELS, DEMO_POSTHOC
+from .demo import run_demo, DEMO_MODELS
+from .report import explain_runs, DEMO_POSTHOC
 from .attribution import METHODS
 from .perturb import bench_perturb
 
