@@ -11,12 +11,12 @@ from . import __version__
 from .core import StanError, plotly_js_path, get_device
 from .synth import write_synthav, preview_html, bench_synth
 from .pretrain import PretrainConfig, pretrain_encoders
-from .extract import extract_argparser, extract, bench_extract, format_bench_extract, ENCODER_PRESETS
-from .train import add_train_args, train_from_args, add_evaluate_args, evaluate_from_args, bench_train, format_bench_train
+from .extract import extract_argparser, extract, ENCODER_PRESETS
+from .train import add_train_args, train_from_args, add_evaluate_args, evaluate_from_args
 from .demo import run_demo, DEMO_MODELS
 from .report import explain_runs, DEMO_POSTHOC
 from .attribution import METHODS
-from .perturb import bench_perturb
+from .bench import bench_extract, format_bench_extract, bench_train, format_bench_train, bench_perturb
 
 # %% auto #0
 __all__ = ['cmd_synth', 'cmd_pretrain', 'add_pretrain_args', 'cmd_bench', 'cmd_train', 'cmd_evaluate', 'cmd_extract', 'cmd_demo',

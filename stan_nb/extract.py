@@ -4,7 +4,7 @@
 
 # %% ../nbs/05e_extract.ipynb #7c8d5a25
 from __future__ import annotations
-import argparse, fcntl, json, os, sys, tempfile, time
+import argparse, fcntl, json, os, sys, time
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from datetime import timedelta
@@ -16,19 +16,16 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from .core import DataError, get_device, timed
+from .core import DataError, get_device
 from .features import validate_features
 from .audio import VGGISH_SR
-from .synth import write_synthav
 from .pretrain import segment_probe
 from .sources import guess_kind, open_source
-from .encoders import ENCODER_PRESETS, check_feature_range, encode_chunk, encoder_options, make_encoders, preset_encoders
-from .shards import (check_config, chunk_slots, extract_shard, failures_path, merge_shards, rank_chunks,
-                            read_failures, shards_closed)
+from .encoders import ENCODER_PRESETS, check_feature_range, encoder_options, make_encoders, preset_encoders
+from .shards import check_config, extract_shard, failures_path, merge_shards, read_failures, shards_closed
 
 # %% auto #0
-__all__ = ['output_lock', 'ExtractConfig', 'extract', 'bench_numbers', 'bench_extract', 'format_bench_extract', 'probe_encoders',
-           'extract_argparser', 'main']
+__all__ = ['output_lock', 'ExtractConfig', 'extract', 'probe_encoders', 'extract_argparser', 'main']
 
 # %% ../nbs/05e_extract.ipynb #46fa728b
 def _lock(path:Path, # the lock file
@@ -193,78 +190,6 @@ def extract(source,                       # a SynthAV .h5, a folder of videos, o
         stats = extract_shard(src, out, a, v, cfg.as_dict(), rank, world, batch_size, dtype, num_workers, retry_failed, limit, progress)
         complete = _merge(out, source, src, cfg, splits, seed, limit, rank)
     return summary | dict(shard=stats) | _status(out, complete, stats, time.perf_counter() - t0)
-
-# %% ../nbs/05e_extract.ipynb #49ef90c7
-def bench_numbers(n:int,          # clips
-                  e2e_s:float,    # seconds end to end
-                  forward_s:float,# seconds of the encoders' forward pass alone
-                  parts:dict      # seconds of the end-to-end run by part: t_wait, t_audio, t_visual, t_write
-                 ) -> dict:
-    "The benchmark's derived numbers: the ratio end to end / forward, clips/s, s/clip, the parts and `t_merge`, the time outside them."
-    return dict(ratio=e2e_s / forward_s, clips_per_s=n / e2e_s, s_per_clip=e2e_s / n, **parts, t_merge=e2e_s - sum(parts.values()))
-
-def _forward_alone(src, a, v, # a source and the encoders
-                   batch_size:int # clips per chunk
-                  ) -> tuple:
-    "Seconds (wall, CPU) of the encoders alone on every chunk of `src`, in `extract`'s batches, after an untimed warm-up chunk."
-    chunks = rank_chunks(len(src), batch_size)
-    batch = lambda ch: chunk_slots([(i, src.load(i, v.size)) for i in ch], ch[0], batch_size)
-    encode_chunk(*batch(chunks[0]), a, v, src.T)                               # warm-up
-    fwd, cpu = 0.0, time.process_time()
-    for ch in chunks:
-        frames, wav = batch(ch)
-        fwd += timed(lambda: encode_chunk(frames, wav, a, v, src.T), a.device)
-    return fwd, time.process_time() - cpu
-
-# %% ../nbs/05e_extract.ipynb #73002db6
-def bench_extract(n:int=1000,           # SynthAV clips (generated, untimed, unless `source` is given)
-                  seed:int=0,           # seed of the clips and the encoders
-                  source=None,          # an existing SynthAV file to use instead
-                  batch_size:int=8,     # clips per encoder batch
-                  num_workers:int=1,    # decoding workers of the end-to-end run
-                  device='cpu',         # encoder device
-                  encoders:str='auto',  # encoder preset ('auto': the SynthAV default)
-                  **options             # encoder options over the preset: audio_width, visual_encoder, visual_layers, size, frames_per_segment
-                 ) -> dict:
-    "End-to-end `extract` and the encoders' forward pass alone, measured on the same SynthAV clips in one run."
-    with tempfile.TemporaryDirectory() as d:
-        t = time.perf_counter()
-        path = Path(source) if source else write_synthav(Path(d)/'synthav.h5', n, seed, progress=False)
-        t_gen, o = time.perf_counter() - t, encoder_options(encoders, 'synth', **options)
-        a, v = preset_encoders(o, seed, get_device(str(device)))
-        src = open_source(path, 'synth', F=o['frames_per_segment'])
-        load0 = os.getloadavg()[0]
-        fwd, cpu_fwd = _forward_alone(src, a, v, batch_size)
-        t, c0 = time.perf_counter(), os.times()
-        r = extract(path, Path(d)/'features.h5', frames_per_segment=o['frames_per_segment'], encoders=o['encoders'],
-                    audio_encoder=a, visual_encoder=v, batch_size=batch_size, num_workers=num_workers, device=device,
-                    seed=seed, progress=False)
-        e2e, c1 = time.perf_counter() - t, os.times()
-    sh = r['shard']
-    return dict(n=len(src), extracted=r['extracted'], encoders=o['encoders'], audio_encoder=a.info['encoder'],
-                visual_encoder=f"{v.info['encoder']} at {v.size} px -> {'x'.join(map(str, v.info['output_shape']))}",
-                weights=f"audio {a.info['weights']}, visual {v.info['weights']}", F=o['frames_per_segment'],
-                batch_size=batch_size, num_workers=r['num_workers'], device=str(a.device), threads=torch.get_num_threads(),
-                generate_s=t_gen, forward_s=fwd, e2e_s=e2e, forward_cpu_s=cpu_fwd,
-                e2e_cpu_s=c1.user + c1.system - c0.user - c0.system,
-                e2e_workers_cpu_s=c1.children_user + c1.children_system - c0.children_user - c0.children_system,
-                **bench_numbers(len(src), e2e, fwd, dict(t_wait=sh['t_load'], t_audio=sh['t_audio'], t_visual=sh['t_visual'],
-                                                         t_write=sh['t_write'])), loadavg=(load0, os.getloadavg()[0]))
-
-# %% ../nbs/05e_extract.ipynb #9222486c
-def format_bench_extract(r:dict, # from `bench_extract`
-                         goal:float=1.15 # the ratio aimed at
-                        ) -> str:
-    "The benchmark as a few lines of text."
-    return (f"extraction of {r['n']} SynthAV clips ({r['encoders']}: {r['audio_encoder']} + {r['visual_encoder']}, "
-            f"F={r['F']}; {r['weights']}), batches of {r['batch_size']} clips, {r['num_workers']} decoding worker(s), "
-            f"{r['device']}, {r['threads']} threads; load average {r['loadavg'][0]:.1f} -> {r['loadavg'][1]:.1f}\n"
-            f"  end to end (extract) {r['e2e_s']:.1f} s = {r['clips_per_s']:.1f} clips/s ({1000 * r['s_per_clip']:.0f} ms/clip)\n"
-            f"  encoders' forward alone, same clips and batches {r['forward_s']:.1f} s\n"
-            f"  ratio end-to-end / forward = {r['ratio']:.2f} (goal <= {goal}: {'met' if r['ratio'] <= goal else 'NOT met'})\n"
-            f"  where the end-to-end time went: waiting for loaded clips {r['t_wait']:.1f} s, audio {r['t_audio']:.1f} s, "
-            f"visual {r['t_visual']:.1f} s, writing {r['t_write']:.1f} s, merge and set-up {r['t_merge']:.1f} s\n"
-            f"  CPU: forward {r['forward_cpu_s']:.1f} s, end to end {r['e2e_cpu_s']:.1f} s + workers {r['e2e_workers_cpu_s']:.1f} s")
 
 # %% ../nbs/05e_extract.ipynb #7c2c4979
 def probe_encoders(raw,              # a raw SynthAV file

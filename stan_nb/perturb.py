@@ -14,11 +14,9 @@ from torch import Tensor
 from torch.utils.data import DataLoader
 from tqdm.auto import tqdm
 
-from .stan import AttentionModel, space_time_attention, random_inputs
-from .baselines import make_model
+from .stan import AttentionModel, space_time_attention
 from .features import collate_av
 from .metrics import evaluate
-from .core import timed
 
 # %% auto #0
 __all__ = ['DISTS', 'MASKS', 'SIGMA2', 'ATTN_MODES', 'BUDGETS', 'WHICH', 'predictive', 'tvd', 'input_attention', 'noise_masks',
@@ -26,7 +24,7 @@ __all__ = ['DISTS', 'MASKS', 'SIGMA2', 'ATTN_MODES', 'BUDGETS', 'WHICH', 'predic
            'curves_frame', 'perturbation_curves', 'perturbed_share', 'derangement', 'replaced_attention',
            'replacement_frame', 'attention_replacement', 'attention_replacement_loop', 'budget_size', 'budget_ranks',
            'budget_masks', 'budget_masks_loop', 'budget_maps', 'budget_frame', 'fixed_budget_test',
-           'fixed_budget_test_loop', 'bench_perturb']
+           'fixed_budget_test_loop']
 
 # %% ../nbs/11_perturb.ipynb #fbfd2f6d
 DISTS = ('sigmoid', 'bernoulli', 'softmax')          # the predictive distributions the TVD can be taken between
@@ -568,54 +566,3 @@ def fixed_budget_test_loop(model:AttentionModel, # STAN, ABN, AV-ABN, ...
     run = lambda x, eps, st, p: _loop_tvd(model, x, eps, st, p, sigma2, n_samples, dist, seed)
     tvds, counts, K = _budget_runs(model, audio, visual, maps, q, which, dist, run)
     return budget_frame(tvds, counts, sigma2, K)
-
-# %% ../nbs/11_perturb.ipynb #022a5745
-def _best_times(fns:list, device, repeats:int=1) -> list:
-    "The least seconds each of `fns` takes over `repeats` rounds (the fns interleaved in each), timed by `core.timed`."
-    best = [math.inf] * len(fns)
-    for _ in range(repeats):
-        for i, fn in enumerate(fns): best[i] = min(best[i], timed(fn, device))
-    return best
-
-@torch.inference_mode()
-def _one_forward(model, audio, visual, n_rows:int, max_batch:int):
-    "A plain forward of `n_rows` inputs in chunks of `max_batch` (whole copies of the batch, as the test chunks)."
-    per_chunk = max(1, max_batch // len(audio))
-    a, v = audio.repeat(per_chunk, 1, 1), visual.repeat(per_chunk, 1, 1, 1, 1)
-    done = 0
-    while done < n_rows:
-        k = min(per_chunk * len(audio), n_rows - done)
-        model(a[:k], v[:k]); done += k
-
-# %% ../nbs/11_perturb.ipynb #cdead5c0
-def bench_perturb(model:str='stan',     # a model name of `baselines.MODELS` with attention (stan, abn, av_abn, ...)
-                  B:int=2,              # clips
-                  T:int=10, hw:tuple=(7, 7), Da:int=128, Dv:int=512, K:int=28, # input sizes (AVE-like)
-                  levels:int=11,        # σ² levels, evenly from 0 to 1
-                  n_samples:int=100,    # noise samples per level
-                  max_batch:int=256,    # perturbed inputs per forward
-                  device='cpu',         # where to run
-                  seed:int=0,           # seed of the inputs, the weights and the noise
-                  repeats:int=5,        # the vectorised test and the forward: best of this many interleaved runs (loop: one)
-                  mask:str|None=None    # the mask tested; None: the one that perturbs more of the visual cells
-                 ) -> dict:             # seconds and ratios
-    "Time the vectorised perturbation test against the literal loop and against one plain forward."
-    torch.manual_seed(seed)
-    m = make_model(model, Da, Dv, K).to(device).eval()
-    a, v = (x.to(device) for x in random_inputs(B, T, *hw, Da, Dv, seed))
-    share = {k: (lambda ones, n: ones / n)(*_mask_counts(m, a, v, k)['visual']) for k in MASKS}  # of the visual cells
-    mask = mask or max(MASKS, key=share.get)
-    sigma2 = np.linspace(0, 1, levels).tolist()
-    args = (m, a, v, mask, sigma2, n_samples, 'sigmoid', seed)
-    perturbation_test(m, a, v, mask, sigma2[:2], 2, max_batch=max_batch)  # warm-up (allocator, kernels)
-    res = {}
-    n_rows = levels * n_samples * B
-    t_vec, t_fwd = _best_times([lambda: res.__setitem__('vec', perturbation_test(*args, max_batch=max_batch)),
-                                lambda: _one_forward(m, a, v, n_rows, max_batch)], device, repeats)
-    t_loop, = _best_times([lambda: res.__setitem__('loop', perturbation_test_loop(*args))], device)
-    return dict(model=model, weights='random-init', device=str(device), B=B, T=T, hw=tuple(hw), Da=Da, Dv=Dv, K=K,
-                levels=levels, n_samples=n_samples, inputs=n_rows, max_batch=max_batch, mask=mask,
-                visual_share=share[mask],
-                vectorised_s=t_vec, literal_s=t_loop, one_forward_s=t_fwd, literal_over_vectorised=t_loop / t_vec,
-                vectorised_over_forward=t_vec / t_fwd, threads=torch.get_num_threads(),
-                max_abs_diff=float((res['vec'] - res['loop']).abs().max()))

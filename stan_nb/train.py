@@ -4,25 +4,23 @@
 
 # %% ../nbs/10b_train.ipynb #a603aa48
 from __future__ import annotations
-import argparse, json, math, os, statistics, tempfile, time
+import argparse, json, math, os, time
 from pathlib import Path
 
 import torch
 import torch.distributed as dist
 from torch.nn.parallel import DistributedDataParallel
-from torch.utils.flop_counter import FlopCounterMode
 from tqdm import tqdm
 
-from .core import DataError, DistEnv, all_gather, get_device, init_distributed, seed_everything, timed
-from .features import AVFeatureDataset, feature_stats, random_features, validate_features
+from .core import DataError, DistEnv, all_gather, init_distributed, seed_everything
+from .features import AVFeatureDataset, feature_stats, validate_features
 from .runs import RESUME_KEYS, TrainConfig, build_model, check_config, check_model, run_record, start_run, read_config
 from .runs import train_loader, eval_loader, run_epoch, rng_state, set_rng_state, save_checkpoint, load_checkpoint
 from .runs import write_metrics, evaluate_run
 
 # %% auto #0
 __all__ = ['training_source', 'check_training_data', 'training_data', 'check_resume', 'prepare_run', 'run_training', 'train_run',
-           'add_train_args', 'train_from_args', 'add_evaluate_args', 'evaluate_from_args', 'main', 'matmul_peak',
-           'bench_train', 'format_bench_train']
+           'add_train_args', 'train_from_args', 'add_evaluate_args', 'evaluate_from_args', 'main']
 
 # %% ../nbs/10b_train.ipynb #1d958e3a
 def training_source(features,     # a feature file, or a pair (train, val) of datasets
@@ -258,103 +256,6 @@ def main(argv:list|None=None # arguments; `sys.argv[1:]` by default
     "`python -m stan_nb.train ...`: train one model (under torchrun: one rank of a DDP run)."
     train_from_args(add_train_args(argparse.ArgumentParser(prog='python -m stan_nb.train')).parse_args(argv))
     return 0
-
-# %% ../nbs/10b_train.ipynb #f5d0ba3f
-def matmul_peak(device:torch.device, # where to multiply
-                seconds:float=0.2,   # about how long one timed product should take
-                repeats:int=3,       # timed products; the fastest counts
-                n_max:int=16384      # the largest n tried (3 n×n fp32 matrices must fit)
-               ) -> tuple:           # (FLOP/s, n)
-    "This device's fp32 matrix-multiply rate: the fastest of `repeats` n×n `torch.mm`, n grown until one takes ~`seconds`."
-    n = 256
-    while True:
-        a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
-        torch.mm(a, b); t = timed(lambda: torch.mm(a, b), device)
-        if t >= seconds / 2 or n >= n_max: break
-        n = min(n_max, max(n + 64, int(n * (seconds / t) ** (1 / 3)) // 64 * 64))
-    best = min(timed(lambda: torch.mm(a, b), device) for _ in range(repeats))
-    return 2 * n**3 / best, n
-
-def _step_times(net, opt, env:DistEnv, batch:dict, steps:int, warmup:int, mm_seconds:float) -> tuple:
-    "(FLOPs of one training step on `batch`, the times of `steps` steps after `warmup`, the matmul peak around them, its n)."
-    step = lambda: run_epoch(net, [batch], env, net.loss_heads, opt)
-    with FlopCounterMode(display=False) as fc: step()
-    peak0, mm_n = matmul_peak(env.device, mm_seconds)
-    for _ in range(warmup): step()
-    times = [timed(step, env.device) for _ in range(steps)]
-    peak1, _ = matmul_peak(env.device, mm_seconds)
-    return fc.get_total_flops(), times, max(peak0, peak1), mm_n
-
-# %% ../nbs/10b_train.ipynb #8f28cc9d
-def _epoch_times(net, opt, env:DistEnv, B:int, n_clips:int, T:int, hw:tuple, Da:int, Dv:int, K:int, seed:int,
-                 repeats:int, num_workers:int) -> dict:
-    "Epoch times over a random feature file, in memory and lazily (interleaved), the file's size and writing time."
-    with tempfile.TemporaryDirectory() as d:
-        t0 = time.perf_counter()
-        path = random_features(Path(d)/'bench.h5', n_clips, T, hw, Da, Dv, K, seed)
-        write_s = time.perf_counter() - t0
-        sets = dict(memory=AVFeatureDataset(path, in_memory=True), lazy=AVFeatureDataset(path))
-        epoch = {k: [] for k in sets}
-        for r in range(repeats):
-            for k, ds in sets.items():
-                epoch[k].append(timed(lambda: run_epoch(net, train_loader(ds, B, seed, r, env, num_workers), env,
-                                                         net.loss_heads, opt), env.device))
-        sets['lazy'].close()
-        return dict(epoch_s_all=epoch, file_mb=path.stat().st_size / 2**20, write_s=write_s)
-
-# %% ../nbs/10b_train.ipynb #5cafa2a5
-def bench_train(device:str='auto',     # 'auto', 'cpu', 'cuda', ...
-                B:int=64,              # clips per batch
-                steps:int=10,          # timed training steps (after `warmup`)
-                T:int=10,              # segments per clip
-                hw:tuple=(7, 7),       # (H, W) of the visual maps
-                Da:int=128,            # audio embedding size
-                Dv:int=2048,           # visual channels
-                K:int=28,              # classes
-                n_clips:int=192,       # clips of the feature file for the epoch timings (a multiple of B)
-                seed:int=0,            # seeds the weights, the batch and the file
-                warmup:int=2,          # untimed steps first
-                epoch_repeats:int=4,   # epochs timed per reading mode (interleaved); the fastest counts
-                num_workers:int=0,     # DataLoader workers for the epoch timings
-                mm_seconds:float=0.2   # about how long each timed matmul of the peak takes
-               ) -> dict:
-    "STAN training throughput, its FLOP rate vs this device's matmul peak, and lazy vs in-memory epoch time."
-    dev = get_device(device)
-    env = DistEnv(device=dev)
-    torch.manual_seed(seed)
-    net = build_model('stan', Da, Dv, K).to(dev)
-    opt = torch.optim.Adam(net.parameters())
-    g = torch.Generator().manual_seed(seed)
-    batch = dict(audio=torch.randn(B, T, Da, generator=g), visual=torch.rand(B, T, *hw, Dv, generator=g),
-                 labels=(torch.rand(B, K, generator=g) < 0.1).float(), index=torch.arange(B))
-    flops, times, peak, mm_n = _step_times(net, opt, env, {k: v.to(dev) for k, v in batch.items()}, steps, warmup, mm_seconds)
-    step_s = statistics.median(times)
-    ep = _epoch_times(net, opt, env, B, n_clips, T, hw, Da, Dv, K, seed, epoch_repeats, num_workers)
-    em, el = min(ep['epoch_s_all']['memory']), min(ep['epoch_s_all']['lazy'])
-    return dict(device=str(dev), torch=torch.__version__, threads=torch.get_num_threads(),
-                matmul_precision=torch.get_float32_matmul_precision(), shape=dict(B=B, T=T, H=hw[0], W=hw[1], Da=Da, Dv=Dv, K=K),
-                steps=steps, step_s=step_s, step_s_all=times, clips_per_s=B / step_s, flops_per_step=flops,
-                model_flops_per_s=flops / step_s, matmul_n=mm_n, matmul_flops_per_s=peak,
-                flop_ratio=flops / step_s / peak, n_clips=n_clips, file_mb=ep['file_mb'], write_s=ep['write_s'],
-                num_workers=num_workers, epoch_s_memory=em, epoch_s_lazy=el, epoch_s_all=ep['epoch_s_all'],
-                lazy_ratio=el / em)
-
-# %% ../nbs/10b_train.ipynb #81e55e54
-def format_bench_train(d:dict # returned by `bench_train`
-                      ) -> str:
-    "A readable summary of `bench_train`'s numbers."
-    s, met = d['shape'], lambda ok: 'met' if ok else 'NOT met'
-    return '\n'.join([
-        f"STAN training bench on {d['device']} ({d['threads']} threads, torch {d['torch']}, fp32 matmul precision "
-        f"{d['matmul_precision']}), random-init weights",
-        f"  shape           B={s['B']}, T={s['T']}, visual {s['H']}x{s['W']}x{s['Dv']}, audio {s['Da']}, K={s['K']}",
-        f"  throughput      {d['clips_per_s']:.1f} clips/s (median step {d['step_s'] * 1e3:.1f} ms of {d['steps']})",
-        f"  model FLOPs     {d['flops_per_step'] / 1e9:.2f} GFLOP per step (forward + backward) -> "
-        f"{d['model_flops_per_s'] / 1e9:.1f} GFLOP/s",
-        f"  matmul peak     {d['matmul_flops_per_s'] / 1e9:.1f} GFLOP/s (fp32 torch.mm, n={d['matmul_n']})",
-        f"  FLOP ratio      {d['flop_ratio']:.0%} of the matmul peak (goal >= 50 %: {met(d['flop_ratio'] >= 0.5)})",
-        f"  epoch           {d['n_clips']} clips ({d['file_mb']:.0f} MB file): in memory {d['epoch_s_memory']:.2f} s, "
-        f"lazy {d['epoch_s_lazy']:.2f} s, ratio {d['lazy_ratio']:.2f} (goal <= 1.2: {met(d['lazy_ratio'] <= 1.2)})"])
 
 # %% ../nbs/10b_train.ipynb #9e3b7a83
 if __name__ == '__main__' and '__file__' in globals(): main()  # `python -m stan_nb.train`, not a notebook kernel
