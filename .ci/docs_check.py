@@ -99,7 +99,7 @@ def main():
         check(big < 500_000, f"{f.name} embeds a {big}-byte script (plotly.js belongs once to the site, not to a page)")
     print(f"pandoc rendered {n} pages to {out}")
     check(n >= len(pages), f"rendered {n} pages, expected at least {len(pages)}")
-    r = subprocess.run(['stan_nb', 'site-assets', '--dest', str(cache)], capture_output=True, text=True)
+    r = subprocess.run(['stan_nb', 'site-assets', '--out', str(cache)], capture_output=True, text=True)
     check(r.returncode == 0 and (cache/'plotly.min.js').stat().st_size > 1_000_000, f"stan_nb site-assets failed: {r.stderr}")
     print('docs check:', 'ok' if not errors else f'{len(errors)} problem(s)')
     return 1 if errors else 0

@@ -6,6 +6,7 @@
 from __future__ import annotations
 import csv, hashlib, json, os, random, re, time
 from dataclasses import dataclass, asdict, field, replace
+from datetime import timedelta
 from pathlib import Path
 
 import numpy as np
@@ -90,7 +91,8 @@ class DistEnv:
         "Rank 0: the one process that writes files and shows progress."
         return self.rank == 0
 
-def init_distributed(device:str='auto' # 'auto', 'cpu', 'cuda', ...; under torchrun CUDA means GPU LOCAL_RANK
+def init_distributed(device:str='auto', # 'auto', 'cpu', 'cuda', ...; under torchrun CUDA means GPU LOCAL_RANK
+                     timeout:timedelta|None=None # how long a collective waits for the slowest rank (None: PyTorch's default)
                     ) -> DistEnv:
     "Join the process group torchrun set up (gloo on CPU, nccl on CUDA), or a world of one without torchrun."
     world, dev = int(os.environ.get('WORLD_SIZE', 1)), get_device(device)
@@ -99,7 +101,7 @@ def init_distributed(device:str='auto' # 'auto', 'cpu', 'cuda', ...; under torch
         dev = torch.device('cuda', int(os.environ.get('LOCAL_RANK', 0))); torch.cuda.set_device(dev)
     elif dev.type != 'cpu': raise ValueError(f"device: expected 'cpu' or 'cuda' with torchrun (gloo/nccl), found {dev}")
     owns = not dist.is_initialized()
-    if owns: dist.init_process_group('nccl' if dev.type == 'cuda' else 'gloo')
+    if owns: dist.init_process_group('nccl' if dev.type == 'cuda' else 'gloo', timeout=timeout)
     return DistEnv(dist.get_rank(), dist.get_world_size(), dev, owns)
 
 def all_gather(obj, # any picklable object

@@ -16,7 +16,7 @@ import torch
 import torch.distributed as dist
 from torch import nn
 
-from .core import DataError, get_device
+from .core import DataError, get_device, init_distributed
 from .features import validate_features
 from .audio import VGGISH_SR
 from .pretrain import segment_probe
@@ -25,7 +25,7 @@ from .encoders import ENCODER_PRESETS, check_feature_range, encoder_options, mak
 from .shards import check_config, extract_shard, failures_path, merge_shards, read_failures, shards_closed
 
 # %% auto #0
-__all__ = ['output_lock', 'ExtractConfig', 'extract', 'probe_encoders', 'extract_argparser', 'main']
+__all__ = ['output_lock', 'ExtractConfig', 'extract', 'probe_encoders', 'extract_under_torchrun', 'main']
 
 # %% ../nbs/05e_extract.ipynb #46fa728b
 def _lock(path:Path, # the lock file
@@ -207,56 +207,18 @@ def probe_encoders(raw,              # a raw SynthAV file
     return pd.concat(out, ignore_index=True)
 
 # %% ../nbs/05e_extract.ipynb #5341a701
-def _splits_arg(s:str):
-    "'0.8,0.1,0.1' -> (0.8, 0.1, 0.1); 'none' -> None."
-    return None if s.lower() == 'none' else tuple(float(x) for x in s.split(','))
-
-def extract_argparser(parser:argparse.ArgumentParser|None=None # add the options to this parser (a CLI subcommand)
-                     ) -> argparse.ArgumentParser:
-    "The options of `extract` as an argparse parser."
-    p = parser or argparse.ArgumentParser(prog='stan_nb extract', description=extract.__doc__)
-    p.add_argument('source', help='a SynthAV .h5 file, a folder of videos, or a CSV with columns path,labels[,video_id]')
-    p.add_argument('out', help='the feature file to write (.h5); failures go to OUT.failures.csv')
-    p.add_argument('--kind', default='auto', choices=['auto', 'synth', 'folder', 'csv'])
-    p.add_argument('--T', type=int, default=None, help='segments per clip (default: the SynthAV file\'s T, else 10)')
-    p.add_argument('--frames-per-segment', '-F', type=int, default=None, help="frames sampled per one-second segment (default: the preset's)")
-    p.add_argument('--classes', type=lambda s: s.split(','), default=None, help='comma-separated class names')
-    p.add_argument('--encoders', default='auto', choices=['auto', *ENCODER_PRESETS],
-                   help="encoder preset; auto: 'synthav' for a SynthAV file without weights, else 'paper' (VGGish + ResNet-152)")
-    p.add_argument('--audio-weights', default=None, help="VGGish weights: a path or 'hub' (default: random-init)")
-    p.add_argument('--audio-pca', default=None, help="VGGish PCA parameters: a path or 'hub' (default: none)")
-    p.add_argument('--audio-width', type=float, default=None, help="VGGish hidden-width multiplier, random-init only (default: the preset's)")
-    p.add_argument('--visual-encoder', default=None, help="torchvision ResNet name (default: the preset's)")
-    p.add_argument('--visual-weights', default=None, help="torchvision weights name (IMAGENET1K_V1) or a path (default: random-init)")
-    p.add_argument('--visual-layers', default=None, choices=['layer1', 'layer2', 'layer3', 'layer4'], help="last ResNet stage (default: the preset's)")
-    p.add_argument('--size', type=int, default=None, help="frame side fed to the ResNet in px (default: the preset's)")
-    p.add_argument('--dtype', default='float16', choices=['float16', 'float32'])
-    p.add_argument('--batch-size', type=int, default=8, help='clips per encoder batch')
-    p.add_argument('--num-workers', type=int, default=1, help='decoding worker processes (0: none)')
-    p.add_argument('--device', default='cpu', help="'cpu', 'cuda', 'cuda:N' or 'auto'")
-    p.add_argument('--seed', type=int, default=0)
-    p.add_argument('--min-seconds', type=float, default=1.0, help='skip videos shorter than this')
-    p.add_argument('--splits', type=_splits_arg, default=(0.8, 0.1, 0.1), help="train,val,test fractions or 'none'")
-    p.add_argument('--retry-failed', action='store_true', help='try the clips in the failures table again')
-    p.add_argument('--overwrite', action='store_true', help='delete an existing output and its shards first')
-    p.add_argument('--limit', type=int, default=None, help='stop after this many clips per process (resumable)')
-    p.add_argument('--no-progress', dest='progress', action='store_false')
-    return p
+def extract_under_torchrun(**kw # `extract`'s arguments
+                          ) -> dict:
+    "`extract(**kw)`, joining torchrun's process group first when started by torchrun (`core.init_distributed`)."
+    env = init_distributed(str(kw.get('device', 'cpu')), timeout=timedelta(hours=12))  # ranks meet only at the merge
+    try: return extract(**kw)
+    finally:
+        if env.owns_group: dist.destroy_process_group()
 
 def main(argv:list|None=None # arguments (default: sys.argv[1:])
         ) -> int:
-    "Run `extract` from the command line (also under torchrun); 0 on success, 1 if nothing was extracted."
-    args = vars(extract_argparser().parse_args(argv))
-    distributed = int(os.environ.get('WORLD_SIZE', '1')) > 1 and not dist.is_initialized()
-    if distributed:
-        cuda = get_device(args['device']).type == 'cuda'
-        if cuda: torch.cuda.set_device(int(os.environ.get('LOCAL_RANK', 0)))
-        dist.init_process_group('nccl' if cuda else 'gloo', timeout=timedelta(hours=12))
-    try:
-        summary = extract(**args)
-        if summary['rank'] == 0: print(json.dumps({k: v for k, v in summary.items() if k != 'shard'}, default=str))
-    finally:
-        if distributed: dist.destroy_process_group()
-    return 1 if summary['status'] == 'empty' else 0
+    "`python -m stan_nb.extract --source S --out F ...` (also under torchrun): the `stan_nb extract` command."
+    from stan_nb.cli import main as cli_main  # the flags are made in `cli` from `extract`'s signature
+    return cli_main(['extract', *(sys.argv[1:] if argv is None else argv)])
 
 if __name__ == '__main__' and '__file__' in globals(): sys.exit(main())

@@ -20,7 +20,7 @@ from .runs import write_metrics, evaluate_run
 
 # %% auto #0
 __all__ = ['training_source', 'check_training_data', 'training_data', 'check_resume', 'prepare_run', 'run_training', 'train_run',
-           'add_train_args', 'train_from_args', 'add_evaluate_args', 'evaluate_from_args', 'main']
+           'main']
 
 # %% ../nbs/10b_train.ipynb #1d958e3a
 def training_source(features,     # a feature file, or a pair (train, val) of datasets
@@ -203,59 +203,12 @@ def _save(run:Path, env:DistEnv, parts:tuple, record:dict, state:dict, is_best:b
         write_metrics(run, state['history'])
 
 # %% ../nbs/10b_train.ipynb #4e8702f4
-def add_train_args(p:argparse.ArgumentParser # a parser (or subparser) to add the training options to
-                  ) -> argparse.ArgumentParser:
-    "Add the options of `run_training` to `p`."
-    p.add_argument('--features', required=True, help='feature file (HDF5) with train and val splits')
-    p.add_argument('--model', default='stan', help="model name, or 'module:attribute'")
-    p.add_argument('--out', default='run', help='run folder')
-    p.add_argument('--epochs', type=int, default=30, help='epochs (cosine schedule to 0 over them)')
-    p.add_argument('--batch-size', type=int, default=64, help='global batch size')
-    p.add_argument('--lr', type=float, default=1e-3, help="Adam's initial learning rate")
-    p.add_argument('--weight-decay', type=float, default=0., help="Adam's weight decay")
-    p.add_argument('--seed', type=int, default=0, help='seed of weights, dropout and data order')
-    p.add_argument('--in-memory', action='store_true', help='load the features into RAM (float16)')
-    p.add_argument('--no-standardize', action='store_true', help='train on the features as they are (not standardised)')
-    p.add_argument('--device', default='auto', help="'auto', 'cpu', 'cuda', 'cuda:N', 'mps'")
-    p.add_argument('--num-workers', type=int, default=0, help='DataLoader worker processes')
-    p.add_argument('--model-kw', type=json.loads, default={}, help='model hyperparameters as JSON, e.g. \'{"D": 64}\'')
-    p.add_argument('--stop-after', type=int, default=None, help='end after this many epochs in total (resume later)')
-    p.add_argument('--no-resume', action='store_true', help='start afresh even if RUN/last.pt exists')
-    p.add_argument('--quiet', action='store_true', help='no progress bars')
-    return p
-
-def train_from_args(args:argparse.Namespace # parsed by a parser with `add_train_args`
-                   ) -> dict:
-    "`run_training` with the parsed options; rank 0 prints the best epoch."
-    res = run_training(args.features, args.model, args.out, args.epochs, args.batch_size, args.lr, args.seed,
-                       args.in_memory, args.device, not args.no_standardize, args.weight_decay, num_workers=args.num_workers,
-                       resume=not args.no_resume, stop_after=args.stop_after, progress=not args.quiet, **args.model_kw)
-    if int(os.environ.get('RANK', 0)) == 0:
-        b = res['best']
-        print(f"{res['model']}: {res['epochs_done']} epochs -> {res['run']}; best epoch {res['best_epoch']}: val top-1 "
-              f"{b['val_top1']:.1f}  mAP {b['val_mAP']:.1f}  F {b['val_F']:.1f}   [features: {res['encoders']}]")
-    return res
-
-def add_evaluate_args(p:argparse.ArgumentParser # a parser (or subparser) to add the evaluation options to
-                     ) -> argparse.ArgumentParser:
-    "Add the options of `evaluate_run` to `p`."
-    p.add_argument('--run', required=True, help='run folder written by training')
-    p.add_argument('--split', default='test', help='split to evaluate on')
-    p.add_argument('--features', default=None, help="feature file; the run's by default")
-    p.add_argument('--checkpoint', default='best.pt', help='checkpoint file in the run folder')
-    p.add_argument('--device', default='auto', help="'auto', 'cpu', 'cuda', 'cuda:N', 'mps'")
-    return p
-
-def evaluate_from_args(args:argparse.Namespace # parsed by a parser with `add_evaluate_args`
-                      ) -> dict:
-    "`evaluate_run` with the parsed options."
-    return evaluate_run(args.run, args.split, args.features, args.checkpoint, args.device)
-
 def main(argv:list|None=None # arguments; `sys.argv[1:]` by default
         ) -> int:
-    "`python -m stan_nb.train ...`: train one model (under torchrun: one rank of a DDP run)."
-    train_from_args(add_train_args(argparse.ArgumentParser(prog='python -m stan_nb.train')).parse_args(argv))
-    return 0
+    "`python -m stan_nb.train ...` (every rank under torchrun): the `stan_nb train` command."
+    import sys
+    from stan_nb.cli import main as cli_main  # the flags are made in `cli` from `run_training`'s signature
+    return cli_main(['train', *(sys.argv[1:] if argv is None else argv)])
 
 # %% ../nbs/10b_train.ipynb #9e3b7a83
-if __name__ == '__main__' and '__file__' in globals(): main()  # `python -m stan_nb.train`, not a notebook kernel
+if __name__ == '__main__' and '__file__' in globals(): raise SystemExit(main())  # `python -m stan_nb.train`, not a notebook kernel
