@@ -7,13 +7,15 @@ from __future__ import annotations
 import math, os, statistics, tempfile, time
 from pathlib import Path
 
+import h5py
 import numpy as np
+import pandas as pd
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from .core import DistEnv, get_device, timed
 from .features import AVFeatureDataset, random_features
-from .synth import write_synthav
+from .synth import COMPRESSIONS, SynthConfig, clip_layout, write_synthav
 from .sources import open_source
 from .encoders import encode_chunk, encoder_options, preset_encoders
 from .shards import chunk_slots, rank_chunks
@@ -25,7 +27,7 @@ from .perturb import MASKS, input_attention, noise_masks, perturbation_test, per
 
 # %% auto #0
 __all__ = ['bench_numbers', 'bench_extract', 'format_bench_extract', 'matmul_peak', 'bench_train', 'format_bench_train',
-           'bench_perturb']
+           'bench_perturb', 'bench_synth', 'bench_compression']
 
 # %% ../nbs/15a_bench.ipynb #49ef90c7
 def bench_numbers(n:int,          # clips
@@ -247,3 +249,37 @@ def bench_perturb(model:str='stan',     # a model name of `baselines.MODELS` wit
                 vectorised_s=t_vec, literal_s=t_loop, one_forward_s=t_fwd, literal_over_vectorised=t_loop / t_vec,
                 vectorised_over_forward=t_vec / t_fwd, threads=torch.get_num_threads(),
                 max_abs_diff=float((res['vec'] - res['loop']).abs().max()))
+
+# %% ../nbs/15a_bench.ipynb #477c0e8e
+def bench_synth(n:int=1000,            # clips
+                seed:int=0,            # dataset seed
+                cfg:SynthConfig=None,  # generator configuration (the default one if None)
+                workers:int=None,      # generating processes (all cores by default)
+                progress:bool=False,   # show the writer's tqdm bar
+                reads:int=20           # random clips read back (frames and audio), as feature extraction reads them
+               ) -> dict:
+    "Time generating and writing `n` clips and reading `reads` random ones: seconds, clips/s, bytes, ms per clip read."
+    with tempfile.TemporaryDirectory() as d:
+        start, cpu = time.perf_counter(), time.process_time()   # CPU of this process: writing and compressing
+        path = write_synthav(Path(d)/'bench.h5', n, seed, cfg, progress=progress, workers=workers)
+        secs, cpu = time.perf_counter() - start, time.process_time() - cpu
+        start = time.perf_counter()
+        with h5py.File(path, 'r') as h5:
+            for i in np.random.default_rng(seed).integers(0, n, reads): h5['frames'][i], h5['audio'][i]
+        read_ms = 1000*(time.perf_counter() - start)/max(reads, 1)
+        size = path.stat().st_size
+    return dict(n=n, seconds=round(secs, 2), clips_per_s=round(n/secs, 1), bytes=size, read_ms=round(read_ms, 2),
+                writer_cpu_s=round(cpu, 2), workers=workers or os.cpu_count())
+
+# %% ../nbs/15a_bench.ipynb #d864b649
+def bench_compression(n:int=40,       # clips per file
+                      seed:int=0,     # dataset seed
+                      names=tuple(COMPRESSIONS), # the `SynthConfig.compression`s to compare
+                      workers:int=None # generating processes (all cores by default)
+                     ) -> pd.DataFrame:
+    "`bench_synth` for each compression: seconds to write (and CPU of the writer), MB per clip, size against uncompressed, ms per clip read."
+    rows = {str(c): bench_synth(n, seed, SynthConfig(compression=c), workers) for c in names}
+    df = pd.DataFrame(rows).T
+    raw = n*sum(np.prod(shape)*np.dtype(dtype).itemsize for shape, dtype in clip_layout().values())
+    return pd.DataFrame({'write_s': df.seconds, 'writer_cpu_s': df.writer_cpu_s, 'MB_per_clip': (df.bytes/n/1e6).round(3),
+                         'vs_uncompressed': (df.bytes/raw).round(3), 'read_ms_per_clip': df.read_ms})

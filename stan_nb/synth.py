@@ -4,7 +4,7 @@
 
 # %% ../nbs/01_synth.ipynb #8148d18c
 from __future__ import annotations
-import base64, io, json, multiprocessing as mp, os, tempfile, time
+import base64, io, json, multiprocessing as mp, os
 from dataclasses import dataclass, asdict
 from functools import lru_cache, partial
 from pathlib import Path
@@ -12,7 +12,6 @@ from pathlib import Path
 import h5py
 import hdf5plugin  # registers the Zstd and Blosc HDF5 filters with h5py: every reader of SynthAV files imports this module
 import numpy as np
-import pandas as pd
 import plotly.graph_objects as go
 from PIL import Image
 from plotly.subplots import make_subplots
@@ -26,8 +25,7 @@ __all__ = ['SHAPES', 'TEXTURES', 'CLASSES', 'SHAPE_EXTENT', 'PALETTE', 'PRETRAIN
            'audio_ground_truth', 'clip_labels', 'shape_mask', 'texture_mask', 'shape_box', 'draw_object', 'trajectory',
            'render_background', 'add_camera_noise', 'render_video', 'segment_boxes', 'render_sound', 'render_audio',
            'render_clip', 'make_clip', 'jpeg_uri', 'synth_figure', 'log_spectrogram', 'spectrogram_figure',
-           'write_synthav', 'synth_config', 'read_clip', 'bench_synth', 'bench_compression', 'preview_html',
-           'observer_scores']
+           'clip_layout', 'write_synthav', 'synth_config', 'read_clip', 'preview_html', 'observer_scores']
 
 # %% ../nbs/01_synth.ipynb #d29fd70c
 @dataclass(frozen=True)
@@ -527,8 +525,10 @@ COMPRESSIONS = {  # `SynthConfig.compression` → HDF5 filter options of (`frame
               dict(hdf5plugin.Blosc('zstd', 3, hdf5plugin.Blosc.SHUFFLE))),
 }
 
-def _layout(cfg:SynthConfig) -> dict:
-    "Dataset name → (shape of one clip, dtype) for the arrays of a clip."
+def clip_layout(cfg:SynthConfig=None # the generator's configuration (the default one if None)
+               ) -> dict:
+    "Dataset name → (shape of one clip, dtype) for the arrays of a clip, as written uncompressed."
+    cfg = cfg or SynthConfig()
     K, N = cfg.n_classes, cfg.n_frames
     return dict(frames=((N, cfg.size, cfg.size, 3), np.uint8), audio=((cfg.n_samples,), np.float32),
                 labels=((K,), np.uint8), audio_gt=((cfg.T, K), np.uint8),
@@ -539,7 +539,7 @@ def _create(h5:h5py.File, n:int, cfg:SynthConfig):
     if cfg.compression not in COMPRESSIONS:
         raise ValueError(f"compression: expected one of {list(COMPRESSIONS)}, found {cfg.compression!r}")
     filters = dict(zip(('frames', 'audio'), COMPRESSIONS[cfg.compression]))
-    for name, (shape, dtype) in _layout(cfg).items():
+    for name, (shape, dtype) in clip_layout(cfg).items():
         h5.create_dataset(name, (n, *shape), dtype, chunks=(1, *shape), track_times=False, **filters.get(name, {}))
     for name in ('video_id', 'events'):
         h5.create_dataset(name, (n,), h5py.string_dtype(), track_times=False)
@@ -609,40 +609,6 @@ def read_clip(path,  # a SynthAV .h5 file
         clip['video_id'] = h5['video_id'][i].decode()
         clip['events'] = json.loads(h5['events'][i])
     return clip
-
-# %% ../nbs/01_synth.ipynb #477c0e8e
-def bench_synth(n:int=1000,            # clips
-                seed:int=0,
-                cfg:SynthConfig=None,
-                workers:int=None,      # generating processes (all cores by default)
-                progress:bool=False,
-                reads:int=20           # random clips read back (frames and audio), as feature extraction reads them
-               ) -> dict:
-    "Time generating and writing `n` clips and reading `reads` random ones: seconds, clips/s, bytes, ms per clip read."
-    with tempfile.TemporaryDirectory() as d:
-        start, cpu = time.perf_counter(), time.process_time()   # CPU of this process: writing and compressing
-        path = write_synthav(Path(d)/'bench.h5', n, seed, cfg, progress=progress, workers=workers)
-        secs, cpu = time.perf_counter() - start, time.process_time() - cpu
-        start = time.perf_counter()
-        with h5py.File(path, 'r') as h5:
-            for i in np.random.default_rng(seed).integers(0, n, reads): h5['frames'][i], h5['audio'][i]
-        read_ms = 1000*(time.perf_counter() - start)/max(reads, 1)
-        size = path.stat().st_size
-    return dict(n=n, seconds=round(secs, 2), clips_per_s=round(n/secs, 1), bytes=size, read_ms=round(read_ms, 2),
-                writer_cpu_s=round(cpu, 2), workers=workers or os.cpu_count())
-
-# %% ../nbs/01_synth.ipynb #d864b649
-def bench_compression(n:int=40,       # clips per file
-                      seed:int=0,
-                      names=tuple(COMPRESSIONS), # the `SynthConfig.compression`s to compare
-                      workers:int=None # generating processes (all cores by default)
-                     ) -> pd.DataFrame:
-    "`bench_synth` for each compression: seconds to write (and CPU of the writer), MB per clip, size against uncompressed, ms per clip read."
-    rows = {str(c): bench_synth(n, seed, SynthConfig(compression=c), workers) for c in names}
-    df = pd.DataFrame(rows).T
-    raw = n*sum(np.prod(shape)*np.dtype(dtype).itemsize for shape, dtype in _layout(SynthConfig()).values())
-    return pd.DataFrame({'write_s': df.seconds, 'writer_cpu_s': df.writer_cpu_s, 'MB_per_clip': (df.bytes/n/1e6).round(3),
-                         'vs_uncompressed': (df.bytes/raw).round(3), 'read_ms_per_clip': df.read_ms})
 
 # %% ../nbs/01_synth.ipynb #d3582b0b
 def _events_table(events:list) -> str:
