@@ -10,7 +10,7 @@ from fastcore.docments import docments
 
 from . import __version__
 from .core import StanError, DataError, plotly_js_path, get_device
-from .synth import write_synthav, preview_html, bench_synth
+from .synth import write_synthav, preview_html
 from .pretrain import PretrainConfig, pretrain_encoders
 from .extract import extract, extract_under_torchrun, ENCODER_PRESETS
 from .train import run_training
@@ -19,7 +19,7 @@ from .features import validate_features
 from .demo import run_demo
 from .report import explain_runs
 from .attribution import METHODS
-from .bench import bench_extract, format_bench_extract, bench_train, format_bench_train, bench_perturb
+from .bench import bench_extract, format_bench_extract, bench_train, format_bench_train, bench_perturb, bench_synth
 from .baselines import MODELS
 
 # %% auto #0
