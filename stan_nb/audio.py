@@ -9,6 +9,7 @@ from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
+from fastcore.basics import patch
 import torch
 from torch import nn
 
@@ -132,6 +133,7 @@ def _numpy_globals() -> list:
     dts = [getattr(np.dtypes, n) for n in ('Float16DType', 'Float32DType', 'Float64DType') if hasattr(np, 'dtypes')]
     return [rec, (rec, 'numpy.core.multiarray._reconstruct'), np.ndarray, np.dtype, *dts]
 
+# %% ../nbs/03_audio.ipynb #b4500929
 def _file_name(url:str) -> str: return url.rsplit('/', 1)[-1]
 
 def load_state_dict_file(path,                 # a local checkpoint: a state dict saved with torch.save
@@ -158,6 +160,7 @@ def load_state_dict_file(path,                 # a local checkpoint: a state dic
     if not isinstance(sd, dict): raise DataError(path, 'weights', 'a dict of tensors (a state dict)', type(sd).__name__)
     return sd, f"{path} sha256 {digest or sha256_file(path)}"
 
+# %% ../nbs/03_audio.ipynb #c59d3f99
 def hub_state_dict(url:str,           # the release URL (its file name carries the SHA-256 prefix)
                    model_dir=None,    # download folder; `<data_dir>/weights` by default
                    progress:bool=True # show a download progress bar
@@ -169,6 +172,7 @@ def hub_state_dict(url:str,           # the release URL (its file name carries t
                                                  weights_only=True, progress=progress)
     return sd, f"torch.hub {url}"
 
+# %% ../nbs/03_audio.ipynb #7b8ea869
 def load_strict(module:nn.Module, # the model to fill
                 sd:dict,          # its state dict (tensors or arrays)
                 src:str           # where `sd` came from, for error messages
@@ -247,27 +251,31 @@ class VGGishEncoder(nn.Module):
         emb = self.net(examples)
         return emb if self.pca is None else self.pca(emb, quantize=self.pca_output == 'uint8')
 
-    @torch.inference_mode()
-    def embed(self, examples:torch.Tensor, # log-mel examples [N, 1, 96, 64]
-              batch_size:int=64            # examples per forward pass
-             ) -> torch.Tensor:
-        "Embeddings [N, 128] on the CPU (float32, or uint8 with the release's PCA quantisation)."
-        if examples.ndim != 4 or tuple(examples.shape[1:]) != (1, EXAMPLE_FRAMES, N_MELS):
-            raise DataError('examples', 'shape', '[N, 1, 96, 64]', list(examples.shape))
-        out = [self(examples[i:i + batch_size].to(self.device, torch.float32)).cpu() for i in range(0, len(examples), batch_size)]
-        return torch.cat(out) if out else torch.empty(0, EMBEDDING_DIM)
+# %% ../nbs/03_audio.ipynb #b7ac05ec
+@patch
+@torch.inference_mode()
+def embed(self:VGGishEncoder, examples:torch.Tensor, # log-mel examples [N, 1, 96, 64]
+          batch_size:int=64            # examples per forward pass
+         ) -> torch.Tensor:
+    "Embeddings [N, 128] on the CPU (float32, or uint8 with the release's PCA quantisation)."
+    if examples.ndim != 4 or tuple(examples.shape[1:]) != (1, EXAMPLE_FRAMES, N_MELS):
+        raise DataError('examples', 'shape', '[N, 1, 96, 64]', list(examples.shape))
+    out = [self(examples[i:i + batch_size].to(self.device, torch.float32)).cpu() for i in range(0, len(examples), batch_size)]
+    return torch.cat(out) if out else torch.empty(0, EMBEDDING_DIM)
 
-    def encode(self, wav,                  # mono waveform [S] or batch [B, S]
-               sr:int=VGGISH_SR,           # its sample rate
-               T:int|None=None,            # segments per clip (None: whole seconds)
-               batch_size:int=64,          # examples per forward pass
-               src:str='waveform'          # name for error messages
-              ) -> torch.Tensor:
-        "Audio features [B, T, 128]: one embedding per one-second segment."
-        wav = torch.as_tensor(wav)
-        B = 1 if wav.ndim == 1 else wav.shape[0]
-        emb = self.embed(waveform_to_examples(wav, sr, T, src=src), batch_size)
-        return emb.reshape(B, -1, EMBEDDING_DIM)
+# %% ../nbs/03_audio.ipynb #dac8fdc5
+@patch
+def encode(self:VGGishEncoder, wav,                  # mono waveform [S] or batch [B, S]
+           sr:int=VGGISH_SR,           # its sample rate
+           T:int|None=None,            # segments per clip (None: whole seconds)
+           batch_size:int=64,          # examples per forward pass
+           src:str='waveform'          # name for error messages
+          ) -> torch.Tensor:
+    "Audio features [B, T, 128]: one embedding per one-second segment."
+    wav = torch.as_tensor(wav)
+    B = 1 if wav.ndim == 1 else wav.shape[0]
+    emb = self.embed(waveform_to_examples(wav, sr, T, src=src), batch_size)
+    return emb.reshape(B, -1, EMBEDDING_DIM)
 
 # %% ../nbs/03_audio.ipynb #ce67792b
 def _weights(spec, name:str, model_dir) -> tuple[dict, str]:

@@ -10,6 +10,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 import torch
+from fastcore.basics import patch
 from torch.utils.data import Dataset
 
 from .core import Config, DataError, verify
@@ -144,6 +145,7 @@ class _Handles:
         for f in getattr(self, '_files', {}).values(): f.close()
         self._files = {}
 
+# %% ../nbs/06_datasets.ipynb #c26aa12d
 class AVEReleaseFeatures(_Handles):
     "The AVE release's `audio_feature.h5` [N, T, Da] and `visual_feature.h5` [N, T, H, W, Dv] (key `avadataset`), read by row."
     key = 'avadataset'
@@ -169,6 +171,7 @@ class AVEReleaseFeatures(_Handles):
             ) -> tuple:
         return self._h5(self.audio_path)[self.key][i], self._h5(self.visual_path)[self.key][i]
 
+# %% ../nbs/06_datasets.ipynb #7849c94f
 class FeatureFileFeatures(_Handles):
     "One of our feature files (see `features`), read by video id."
     def __init__(self, path # a feature file
@@ -212,35 +215,40 @@ class ClipDataset(Dataset):
 
     def __len__(self): return len(self.indices)
 
-    def __getitem__(self, j:int) -> dict:
-        i = int(self.indices[j])
-        item = dict(index=i, video_id=self.video_ids[i])
-        for k, x in zip(('audio', 'visual'), self.source.read(self.keys[i])):
-            x = np.asarray(x)
-            check_clip_finite(self.source.path, k, x, i, item['video_id'])
-            item[k] = torch.tensor(x, dtype=self.dtype)
-        item['labels'] = torch.tensor(self.labels[i], dtype=torch.float32)
-        for k, g in self.gt.items(): item[k] = torch.tensor(g[i], dtype=torch.float32)
-        return item
+# %% ../nbs/06_datasets.ipynb #c943cf2d
+@patch
+def __getitem__(self:ClipDataset, j:int) -> dict:
+    i = int(self.indices[j])
+    item = dict(index=i, video_id=self.video_ids[i])
+    for k, x in zip(('audio', 'visual'), self.source.read(self.keys[i])):
+        x = np.asarray(x)
+        check_clip_finite(self.source.path, k, x, i, item['video_id'])
+        item[k] = torch.tensor(x, dtype=self.dtype)
+    item['labels'] = torch.tensor(self.labels[i], dtype=torch.float32)
+    for k, g in self.gt.items(): item[k] = torch.tensor(g[i], dtype=torch.float32)
+    return item
 
-    def close(self): self.source.close()
-    @property
-    def gt_keys(self) -> list: return list(self.gt)
-    @property
-    def n_classes(self) -> int: return len(self.classes)
-    @property
-    def T(self) -> int: return self.source.dims['T']
-    @property
-    def hw(self) -> tuple: return (self.source.dims['H'], self.source.dims['W'])
-    @property
-    def dims(self) -> tuple:
-        "(Da, Dv): the audio embedding size and the visual channels."
-        return (self.source.dims['Da'], self.source.dims['Dv'])
-    def __repr__(self):
-        d = self.source.dims
-        return (f"{type(self).__name__}({self.name}: {len(self)} of {len(self.labels)} clips, T={d['T']}, "
-                f"audio {d['Da']}, visual {d['H']}×{d['W']}×{d['Dv']}, {self.n_classes} classes"
-                + ''.join(f" +{k}" for k in self.gt) + f", features from {type(self.source).__name__})")
+# %% ../nbs/06_datasets.ipynb #c1f3a9e9
+@patch
+def close(self:ClipDataset): self.source.close()
+@patch(as_prop=True)
+def gt_keys(self:ClipDataset) -> list: return list(self.gt)
+@patch(as_prop=True)
+def n_classes(self:ClipDataset) -> int: return len(self.classes)
+@patch(as_prop=True)
+def T(self:ClipDataset) -> int: return self.source.dims['T']
+@patch(as_prop=True)
+def hw(self:ClipDataset) -> tuple: return (self.source.dims['H'], self.source.dims['W'])
+@patch(as_prop=True)
+def dims(self:ClipDataset) -> tuple:
+    "(Da, Dv): the audio embedding size and the visual channels."
+    return (self.source.dims['Da'], self.source.dims['Dv'])
+@patch
+def __repr__(self:ClipDataset):
+    d = self.source.dims
+    return (f"{type(self).__name__}({self.name}: {len(self)} of {len(self.labels)} clips, T={d['T']}, "
+            f"audio {d['Da']}, visual {d['H']}×{d['W']}×{d['Dv']}, {self.n_classes} classes"
+            + ''.join(f" +{k}" for k in self.gt) + f", features from {type(self.source).__name__})")
 
 # %% ../nbs/06_datasets.ipynb #db942170
 def _verify_release(root:Path, files:dict, roles) -> list:
@@ -287,6 +295,7 @@ def llp_video_id(filename:str # an LLP filename, e.g. 'BjCEufrlXm4_20_30'
     "The YouTube id that names the clip's feature files: the first 11 characters."
     return filename[:11]
 
+# %% ../nbs/06_datasets.ipynb #bcb863e1
 def read_llp_weak(path,                # a weak-label CSV: filename, event_labels
                   classes=LLP_CLASSES  # the class names, in label order
                  ) -> tuple:
@@ -302,6 +311,7 @@ def read_llp_weak(path,                # a weak-label CSV: filename, event_label
         raise DataError(path, 'filename', 'one row per clip', f"{dup!r} {names.count(dup)} times")
     return names, labels
 
+# %% ../nbs/06_datasets.ipynb #15d4a23c
 def read_llp_dense(path,                # a dense CSV: filename, onset, offset, event_labels
                    filenames:list,      # the clips to build ground truth for (rows of other clips are skipped)
                    classes=LLP_CLASSES, # the class names, in label order
@@ -332,24 +342,30 @@ class LLPReleaseFeatures:
         a, v = self.read(video_ids[0]) if len(video_ids) else (np.zeros((T, 0)), np.zeros((T, 1, 1, 0)))
         self.dims = dict(T=T, Da=a.shape[1], H=1, W=1, Dv=v.shape[-1])
 
-    def _load(self, sub:str, video_id:str, want:str) -> np.ndarray:
-        "`sub/<video_id>.npy`, a 2-d array of `T·m` rows (m >= 1)."
-        p = self.path/sub/f'{video_id}.npy'
-        x = np.load(p)
-        if x.ndim != 2 or len(x) % self.T or not len(x):
-            raise DataError(p, sub, f"shape {want} with a multiple of T = {self.T} rows", f"shape {x.shape}")
-        if getattr(self, 'dims', None) and x.shape[1] != self.dims['Da' if sub == self.audio else 'Dv']:
-            raise DataError(p, sub, f"{self.dims['Da' if sub == self.audio else 'Dv']} columns", f"shape {x.shape}")
-        return x
+# %% ../nbs/06_datasets.ipynb #93bffba8
+@patch
+def _load(self:LLPReleaseFeatures, sub:str, video_id:str, want:str) -> np.ndarray:
+    "`sub/<video_id>.npy`, a 2-d array of `T·m` rows (m >= 1)."
+    p = self.path/sub/f'{video_id}.npy'
+    x = np.load(p)
+    if x.ndim != 2 or len(x) % self.T or not len(x):
+        raise DataError(p, sub, f"shape {want} with a multiple of T = {self.T} rows", f"shape {x.shape}")
+    if getattr(self, 'dims', None) and x.shape[1] != self.dims['Da' if sub == self.audio else 'Dv']:
+        raise DataError(p, sub, f"{self.dims['Da' if sub == self.audio else 'Dv']} columns", f"shape {x.shape}")
+    return x
 
-    def read(self, video_id:str) -> tuple:
-        a = self._load(self.audio, video_id, f'[{self.T}, Da]')
-        if len(a) != self.T: raise DataError(self.path/self.audio/f'{video_id}.npy', self.audio, f"{self.T} rows", f"shape {a.shape}")
-        v = self._load(self.visual, video_id, f'[{self.T}·frames, Dv]')
-        return a, v.reshape(self.T, -1, v.shape[1]).mean(1)[:, None, None, :]  # [T, 1, 1, Dv]
+# %% ../nbs/06_datasets.ipynb #64a4a3ff
+@patch
+def read(self:LLPReleaseFeatures, video_id:str) -> tuple:
+    a = self._load(self.audio, video_id, f'[{self.T}, Da]')
+    if len(a) != self.T: raise DataError(self.path/self.audio/f'{video_id}.npy', self.audio, f"{self.T} rows", f"shape {a.shape}")
+    v = self._load(self.visual, video_id, f'[{self.T}·frames, Dv]')
+    return a, v.reshape(self.T, -1, v.shape[1]).mean(1)[:, None, None, :]  # [T, 1, 1, Dv]
 
-    def close(self): pass
+@patch
+def close(self:LLPReleaseFeatures): pass
 
+# %% ../nbs/06_datasets.ipynb #6d355640
 class LLPDataset(ClipDataset):
     "The LLP release as it is: weak labels, dense audio/visual ground truth (val, test), and features by video id."
     def __init__(self, root=None,                 # the release's data folder (the CSVs); default `Config().data_dir`/llp
@@ -381,6 +397,7 @@ def class_key(name:str # a class name as a release writes it
     "The name without case and punctuation: 'Violin_fiddle' and 'Violin, fiddle' give 'violinfiddle'."
     return re.sub(r'[^0-9a-z]', '', name.lower())
 
+# %% ../nbs/06_datasets.ipynb #eeca162f
 def union_classes(*class_lists,             # the class lists of the parts, in order
                   synonyms:dict=AVR_SYNONYMS # name -> the name it is the same class as
                  ) -> tuple:
@@ -396,6 +413,7 @@ def union_classes(*class_lists,             # the class lists of the parts, in o
         maps.append(np.array(idx))
     return classes, maps
 
+# %% ../nbs/06_datasets.ipynb #1b906b5e
 class AVRDataset(Dataset):
     "AVR: the clips of several datasets (AVE, LLP) in the union of their class spaces."
     def __init__(self, parts:dict,              # {name: dataset}, e.g. {'AVE': AVEDataset(...), 'LLP': LLPDataset(...)}
@@ -413,36 +431,42 @@ class AVRDataset(Dataset):
         self.gt_keys = [k for k in ref.gt_keys if all(k in p.gt_keys for p in self.parts.values())]
         self.offsets = np.cumsum([0] + [len(p) for p in self.parts.values()])
 
-    @classmethod
-    def from_roots(cls, ave_root=None, llp_root=None, # the two release folders
-                   split:str='train',                  # 'train', 'val' or 'test' of both
-                   ave_features=None, llp_features=None, # their feature files (the same encoders)
-                   synonyms:dict=AVR_SYNONYMS, **kw     # class synonyms; more arguments for both datasets
-                  ) -> AVRDataset:
-        "AVR from the two release folders: AVE's split and LLP's split."
-        return cls(dict(AVE=AVEDataset(ave_root, split, features=ave_features, **kw),
-                        LLP=LLPDataset(llp_root, split, features=llp_features, **kw)), synonyms)
+# %% ../nbs/06_datasets.ipynb #2dd818d5
+@patch(cls_method=True)
+def from_roots(cls:AVRDataset, ave_root=None, llp_root=None, # the two release folders
+               split:str='train',                  # 'train', 'val' or 'test' of both
+               ave_features=None, llp_features=None, # their feature files (the same encoders)
+               synonyms:dict=AVR_SYNONYMS, **kw     # class synonyms; more arguments for both datasets
+              ) -> AVRDataset:
+    "AVR from the two release folders: AVE's split and LLP's split."
+    return cls(dict(AVE=AVEDataset(ave_root, split, features=ave_features, **kw),
+                    LLP=LLPDataset(llp_root, split, features=llp_features, **kw)), synonyms)
 
-    def __len__(self): return int(self.offsets[-1])
+# %% ../nbs/06_datasets.ipynb #56e45066
+@patch
+def __len__(self:AVRDataset): return int(self.offsets[-1])
 
-    def __getitem__(self, j:int) -> dict:
-        if not 0 <= j < len(self): raise IndexError(f"AVRDataset: index {j} out of range for {len(self)} clips")
-        p = int(np.searchsorted(self.offsets, j, side='right') - 1)
-        name = list(self.parts)[p]
-        item, m = self.parts[name][j - int(self.offsets[p])], self.maps[name]
-        for k in ('labels', *self.gt_keys):
-            x = torch.zeros(*item[k].shape[:-1], len(self.classes)); x[..., m] = item[k]; item[k] = x
-        for k in set(self.parts[name].gt_keys) - set(self.gt_keys): del item[k]
-        return item | dict(source=name)
+@patch
+def __getitem__(self:AVRDataset, j:int) -> dict:
+    if not 0 <= j < len(self): raise IndexError(f"AVRDataset: index {j} out of range for {len(self)} clips")
+    p = int(np.searchsorted(self.offsets, j, side='right') - 1)
+    name = list(self.parts)[p]
+    item, m = self.parts[name][j - int(self.offsets[p])], self.maps[name]
+    for k in ('labels', *self.gt_keys):
+        x = torch.zeros(*item[k].shape[:-1], len(self.classes)); x[..., m] = item[k]; item[k] = x
+    for k in set(self.parts[name].gt_keys) - set(self.gt_keys): del item[k]
+    return item | dict(source=name)
 
-    @property
-    def n_classes(self) -> int: return len(self.classes)
-    @property
-    def T(self) -> int: return next(iter(self.parts.values())).T
-    @property
-    def hw(self) -> tuple: return next(iter(self.parts.values())).hw
-    @property
-    def dims(self) -> tuple: return next(iter(self.parts.values())).dims
-    def __repr__(self):
-        return (f"AVRDataset({' + '.join(f'{k} {len(p)}' for k, p in self.parts.items())} = {len(self)} clips, "
-                f"{self.n_classes} classes" + ''.join(f" +{k}" for k in self.gt_keys) + ')')
+# %% ../nbs/06_datasets.ipynb #5c561f63
+@patch(as_prop=True)
+def n_classes(self:AVRDataset) -> int: return len(self.classes)
+@patch(as_prop=True)
+def T(self:AVRDataset) -> int: return next(iter(self.parts.values())).T
+@patch(as_prop=True)
+def hw(self:AVRDataset) -> tuple: return next(iter(self.parts.values())).hw
+@patch(as_prop=True)
+def dims(self:AVRDataset) -> tuple: return next(iter(self.parts.values())).dims
+@patch
+def __repr__(self:AVRDataset):
+    return (f"AVRDataset({' + '.join(f'{k} {len(p)}' for k, p in self.parts.items())} = {len(self)} clips, "
+            f"{self.n_classes} classes" + ''.join(f" +{k}" for k in self.gt_keys) + ')')

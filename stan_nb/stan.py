@@ -8,6 +8,7 @@ import math
 import torch
 from torch import nn, Tensor
 import torch.nn.functional as F
+from fastcore.basics import patch
 
 from .core import DataError
 
@@ -53,6 +54,7 @@ def _check_input(src:str, name:str, x, expected:str, rank:int, channels:int):
     if not isinstance(x, Tensor): raise DataError(src, name, f"a tensor {expected}", type(x).__name__)
     if x.ndim != rank or x.shape[-1] != channels: raise DataError(src, name, expected, f"shape {list(x.shape)}")
 
+# %% ../nbs/07_stan.ipynb #6b959efd
 class AVModel(nn.Module):
     "Base of every model: sizes, the modalities it reads, its loss heads, and input checks."
     modalities: tuple = ('audio', 'visual') # the inputs the model reads; any other input is ignored
@@ -95,6 +97,7 @@ def with_clip_mean(a:Tensor # [B, T, Da] audio embeddings
     "Each segment's embedding next to the clip's temporal mean, $[a_t, \\bar{a}]$."
     return torch.cat([a, a.mean(1, keepdim=True).expand_as(a)], -1)
 
+# %% ../nbs/07_stan.ipynb #49cac9a2
 def tile(x:Tensor, # [B, T, D] one vector per segment
          H:int,    # grid height
          W:int     # grid width
@@ -102,6 +105,7 @@ def tile(x:Tensor, # [B, T, D] one vector per segment
     "$\\mathcal{F}_{tile}$: repeat each segment's vector over the H × W grid."
     return x[:, :, None, None].expand(-1, -1, H, W, -1)
 
+# %% ../nbs/07_stan.ipynb #a46d1cc9
 class AudioEmbed(nn.Module):
     "Per-segment audio projection: MLP([a_t, ā]) + ReLU (Eq. 1, 3); `context=False`: MLP(a_t) + ReLU."
     def __init__(self, Da:int,            # audio embedding size
@@ -115,6 +119,7 @@ class AudioEmbed(nn.Module):
                ) -> Tensor:    # [B, T, D]
         return self.mlp(with_clip_mean(a) if self.context else a)
 
+# %% ../nbs/07_stan.ipynb #8f88f3b2
 class VisualEmbed(nn.Sequential):
     "Per-segment visual projection: a convolution (1 × 1 by default) + ReLU (Eq. 1)."
     def __init__(self, Dv:int,            # visual channels
@@ -122,6 +127,7 @@ class VisualEmbed(nn.Sequential):
                  kernel_size:int=1        # odd kernel size
                 ): super().__init__(ChannelLastConv2d(Dv, D, kernel_size), nn.ReLU())
 
+# %% ../nbs/07_stan.ipynb #8bf9b3b9
 class SpaceTimeFeatures(nn.Module):
     "Eq. 1: x^st = [tile(MLP([a_t, ā])), conv(v_t)]; with one modality, that modality's projection."
     def __init__(self, Da:int,            # audio embedding size
@@ -279,24 +285,29 @@ class STAN(AttentionModel):
         self.time = TimeAttention(D, K, dropout)                                  # Eq. 4
         self.head = PooledClassifier(self.features.d_out, K, dropout)             # §3.3
 
-    def attention(self, audio:Tensor|None,       # [B, T, Da]
-                  visual:Tensor|None,            # [B, T, H, W, Dv]
-                  x_st:Tensor|None=None          # the Eq. 1 features, if already computed
-                 ) -> tuple:                     # (space_attn, time_attn, cam, cav)
-        "Space branch (Eq. 2) on x^s = x^st, time branch (Eq. 3–4) on the time features."
-        audio, visual = self.check_inputs(audio, visual)
-        space_attn, cam = (None, None)
-        if self.space is not None:
-            space_attn, cam = self.space(self.features(audio, visual) if x_st is None else x_st)
-        time_attn, cav = self.time(self.time_features(audio, visual))
-        return space_attn, time_attn, cam, cav
+# %% ../nbs/07_stan.ipynb #db9071d7
+@patch
+def attention(self:STAN, audio:Tensor|None,       # [B, T, Da]
+              visual:Tensor|None,            # [B, T, H, W, Dv]
+              x_st:Tensor|None=None          # the Eq. 1 features, if already computed
+             ) -> tuple:                     # (space_attn, time_attn, cam, cav)
+    "Space branch (Eq. 2) on x^s = x^st, time branch (Eq. 3–4) on the time features."
+    audio, visual = self.check_inputs(audio, visual)
+    space_attn, cam = (None, None)
+    if self.space is not None:
+        space_attn, cam = self.space(self.features(audio, visual) if x_st is None else x_st)
+    time_attn, cav = self.time(self.time_features(audio, visual))
+    return space_attn, time_attn, cam, cav
 
-    def classify(self, x_st:Tensor,              # [B, T, H, W, D'] ([B, T, D] for audio alone)
-                 st_attn:Tensor                  # [B, T, H, W] ([B, T])
-                ) -> Tensor:                     # [B, K] logits
-        "Eq. 6 and §3.3: pool x^st ⊙ A^st over space and time, FC."
-        return self.head(x_st * st_attn[..., None])
+# %% ../nbs/07_stan.ipynb #6a59fd2a
+@patch
+def classify(self:STAN, x_st:Tensor,              # [B, T, H, W, D'] ([B, T, D] for audio alone)
+             st_attn:Tensor                  # [B, T, H, W] ([B, T])
+            ) -> Tensor:                     # [B, K] logits
+    "Eq. 6 and §3.3: pool x^st ⊙ A^st over space and time, FC."
+    return self.head(x_st * st_attn[..., None])
 
+# %% ../nbs/07_stan.ipynb #6b6cb6e9
 class STANAudio(STAN):
     "STAN (audio), Table 1: audio only, time attention only."
     modalities, loss_heads = ('audio',), ('logits', 'cav_logits')
