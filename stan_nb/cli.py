@@ -17,7 +17,7 @@ from .train import run_training
 from .runs import evaluate_run, read_config, build_model
 from .features import validate_features
 from .demo import run_demo
-from .report import explain_runs
+from .report import explain_runs, PAPER_NAMES
 from .attribution import METHODS
 from .bench import bench_extract, format_bench_extract, bench_train, format_bench_train, bench_perturb, bench_synth
 from .baselines import MODELS
@@ -328,6 +328,7 @@ def cmd_explain(args) -> int:
     features = args.features or read_config(args.runs[0])['features']
     res = explain_runs(**kwargs(args, 'runs', 'features', 'device'), runs=runs, features=check_in(features, '--features'),
                        device=get_device(args.device))
+    for m in runs: print(f"{m}: {', '.join(res['parts'][PAPER_NAMES.get(m, m)])}")   # the parts each model got
     print(f"report: {res['report']}")
     return 0
 

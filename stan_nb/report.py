@@ -27,7 +27,8 @@ from .viz import attention_figure, time_figure, perturbation_figure, report_html
 __all__ = ['DEMO_POSTHOC', 'PAPER_NAMES', 'MAE_NOTE', 'stan_like', 'perturbed', 'explain_dataset', 'first_clips', 'first_words',
            'explain_inputs', 'metrics_table', 'perturbation_tests', 'pointing_tables', 'posthoc_table', 'ranked_maps',
            'gate_tests', 'clip_figures', 'report_table', 'setup_section', 'perturbation_section', 'pointing_sections',
-           'posthoc_section', 'gate_sections', 'write_numbers', 'figure_sections', 'report_sections', 'explain_runs']
+           'posthoc_section', 'gate_sections', 'model_parts', 'write_numbers', 'figure_sections', 'report_sections',
+           'explain_runs']
 
 # %% ../nbs/14a_report.ipynb #89705ecb
 DEMO_POSTHOC = ('attention', 'gradcam', 'ig', 'smoothgrad', 'random')
@@ -107,13 +108,14 @@ def metrics_table(runs:dict, # {model name: run folder}
 def perturbation_tests(models:dict,     # {model name: trained model}
                        ds,              # the clips of the tests
                        n_samples:int,   # noise samples per σ² level
-                       device='cpu'     # where the tests run
+                       device='cpu',    # where the tests run
+                       progress:bool=True # a progress bar
                       ) -> dict|None:   # curves, share {model: {audio, visual}}, ratio {model: TVD ratio at σ² = 1}
     "Algorithms A/B on the models with the tests (STAN's kind, then ABN's), under their paper's names."
     kinds = [m for m, net in models.items() if stan_like(net)] + [m for m, net in models.items() if perturbed(net) and not stan_like(net)]
     if not kinds: return None
     nets = {PAPER_NAMES.get(m, m): models[m] for m in kinds}
-    curves = perturbation_curves(nets, ds, n_samples=n_samples, device=device)
+    curves = perturbation_curves(nets, ds, n_samples=n_samples, device=device, progress=progress)
     share = {m: perturbed_share(net, ds, device=device) for m, net in nets.items()}
     for net in nets.values(): net.cpu()
     tvd = {mask: curves[curves['mask'] == mask].set_index(['model', 'sigma2'])['tvd_mean'] for mask in ('relevant', 'irrelevant')}
@@ -148,12 +150,13 @@ def pointing_tables(models:dict, # {model name: trained model}
 def posthoc_table(models:dict,  # {model name: trained model}
                   ds,           # the explained clips
                   methods,      # keys of `attribution.METHODS`; (): none
-                  n_clips:int   # clips explained by every method
+                  n_clips:int,  # clips explained by every method
+                  progress:bool=True # a progress bar
                  ) -> pd.DataFrame|None: # `compare_methods` rows with a model column; None: no method or no STAN
     "The post-hoc comparison of every model of STAN's kind."
     stans = {PAPER_NAMES.get(m, m): net for m, net in models.items() if stan_like(net)}
     if not (stans and methods): return None
-    return pd.concat([compare_methods(net, ds, methods=methods, n_clips=n_clips).assign(model=name) for name, net in stans.items()])
+    return pd.concat([compare_methods(net, ds, methods=methods, n_clips=n_clips, progress=progress).assign(model=name) for name, net in stans.items()])
 
 # %% ../nbs/14a_report.ipynb #7b05f07d
 def ranked_maps(stan,            # a trained STAN
@@ -323,17 +326,26 @@ def gate_sections(gates:dict # from `gate_tests`
                   "re-initialised from the classifier down; a map that does not change (ρ ≥ 0.5) fails.</p>"]
     return parts
 
+# %% ../nbs/14a_report.ipynb #c0a1f2e4
+def model_parts(tables:dict # {table name: DataFrame or None}; `metrics` indexed by the models' names, the others with a `model` column
+               ) -> dict:    # {model name: [table names with a row of that model]}
+    "The parts of the report each model got, in the tables' order."
+    def names(df): return pd.Series(df.index if 'model' not in df else df['model']).astype(str).str.split(':').str[0]
+    rows = {k: set(names(df)) for k, df in tables.items() if df is not None}
+    return {m: [k for k, ms in rows.items() if m in ms] for m in tables['metrics'].index}
+
 # %% ../nbs/14a_report.ipynb #8f1b33a4
 def write_numbers(out:Path,    # the output folder
                   res:dict,    # the results so far; the perturbation numbers and the metrics are added
                   tables:dict, # {CSV name: DataFrame or None}
                   pert:dict|None # from `perturbation_tests`
                  ) -> dict:    # `res`
-    "One CSV per table that ran, then `results.json`."
+    "One CSV per table that ran, then `results.json` (with the parts each model got)."
     for name, df in tables.items():
         if df is not None: df.to_csv(out/f'{name}.csv')
     res['tvd_ratio_at_1'], res['relevant_share'] = (pert['ratio'], pert['share']) if pert else ({}, {})
     res['metrics'] = tables['metrics'].to_dict('index')
+    res['parts'] = model_parts(tables)
     (out/'results.json').write_text(json.dumps(res, indent=1, default=str))
     return res
 
@@ -411,7 +423,8 @@ def explain_runs(runs:dict,              # {model name: run folder}; STAN's kind
                  gate_clips:int=10,      # clips of the fixed-budget test (the first of the split)
                  sanity_clips:int=2,     # clips of the sanity checks
                  title:str='stan_nb report',
-                 device='cpu'            # where the perturbation tests and pointing games run (post-hoc: on the CPU)
+                 device='cpu',           # where the perturbation tests and pointing games run (post-hoc: on the CPU)
+                 progress:bool=True      # progress bars
                 ) -> dict:
     "Evaluate and explain trained runs: the numbers as CSV and `results.json`, then `out/report.html`."
     full, ds, models = explain_inputs(runs, features, split, max_clips, raw)
@@ -421,9 +434,9 @@ def explain_runs(runs:dict,              # {model name: run folder}; STAN's kind
                split=split, version=__version__, seconds={})
     lap = _lap(res['seconds'])
     tables = dict(metrics=metrics_table(runs, split, features)); lap('evaluate')
-    pert = perturbation_tests(models, pds, n_samples, device); lap('perturb')
+    pert = perturbation_tests(models, pds, n_samples, device, progress); lap('perturb')
     tables |= dict(perturbation=pert and pert['curves'], **pointing_tables(models, ds, device)); lap('pointing')
-    tables['posthoc'] = posthoc_table(models, ds, posthoc, posthoc_clips); lap('posthoc')
+    tables['posthoc'] = posthoc_table(models, ds, posthoc, posthoc_clips, progress); lap('posthoc')
     tables |= gate_tests(models, ds, gate_clips, min(n_samples, 10), sanity_clips, device=device); lap('gate_tests')
     write_numbers(out, res, tables, pert)
     sizes = _sizes(full, ds, pds, n_samples, posthoc, posthoc_clips, gate_clips, sanity_clips)
