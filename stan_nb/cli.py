@@ -14,7 +14,7 @@ from .synth import write_synthav, preview_html
 from .pretrain import PretrainConfig, pretrain_encoders
 from .extract import extract, extract_under_torchrun, ENCODER_PRESETS
 from .train import run_training
-from .runs import evaluate_run, read_config, build_model
+from .runs import evaluate_run, read_config, build_model, encoder_note
 from .features import validate_features
 from .demo import run_demo
 from .report import explain_runs, PAPER_NAMES
@@ -294,9 +294,13 @@ def _splits(s:str):
 def cmd_extract(args) -> int:
     "Extract a feature file; exit status 1 only if no clip could be extracted."
     res = extract_under_torchrun(**kwargs(args))
-    if res['rank'] == 0:
-        print(f"{res['status']}: {res.get('extracted', 0)} clips -> {res['out']} ({res.get('failed', 0)} failed: {res['failures']})\n"
-              f"  encoders: {res['encoders']} preset; {res['weights']}")
+    if res['rank'] != 0: return 0
+    print(f"{res['status']}: {res.get('extracted', 0)} clips -> {res['out']} ({res.get('failed', 0)} failed: {res['failures']})")
+    if res['status'] == 'extracted':
+        info = validate_features(res['out'], check_finite=False)
+        empty = [s for s, n in info['splits'].items() if n == 0]
+        print(f"  features: {encoder_note(info['attrs'])}\n  splits: " + (', '.join(f"{s} {n}" for s, n in info['splits'].items()) or 'none stored')
+              + (f" (empty: {', '.join(empty)}; more clips or other --splits)" if empty else ''))
     return 1 if res['status'] == 'empty' else 0
 
 def add_extract(sub):
