@@ -14,7 +14,7 @@ from .core import Config, StanError
 from .audio import VGGISH_SR
 
 # %% auto #0
-__all__ = ['LENGTH_TOL', 'segment_times', 'frame_at', 'ClipError', 'decode_clip', 'write_video', 'write_broken_files']
+__all__ = ['LENGTH_TOL', 'segment_times', 'frame_at', 'ClipError', 'decode_clip']
 
 # %% ../nbs/05a_decode.ipynb #2e02916e
 def segment_times(T:int, # segments
