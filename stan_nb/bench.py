@@ -14,13 +14,13 @@ import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 from .core import DistEnv, get_device, timed
-from .features import AVFeatureDataset, random_features
+from .features import AVFeatureDataset, random_features, validate_features
 from .synth import COMPRESSIONS, SynthConfig, clip_layout, write_synthav
 from .sources import open_source
 from .encoders import encode_chunk, encoder_options, preset_encoders
 from .shards import chunk_slots, rank_chunks
 from .extract import extract
-from .runs import build_model, run_epoch, train_loader
+from .runs import build_model, encoder_note, run_epoch, train_loader
 from .stan import random_inputs
 from .baselines import make_model
 from .perturb import MASKS, input_attention, noise_masks, perturbation_test, perturbation_test_loop
@@ -75,8 +75,9 @@ def bench_extract(n:int=1000,           # SynthAV clips (generated, untimed, unl
                     audio_encoder=a, visual_encoder=v, batch_size=batch_size, num_workers=num_workers, device=device,
                     seed=seed, progress=False)
         e2e, c1 = time.perf_counter() - t, os.times()
+        features = encoder_note(validate_features(Path(d)/'features.h5', check_finite=False)['attrs'])  # one human line
     sh = r['shard']
-    return dict(n=len(src), extracted=r['extracted'], encoders=o['encoders'], audio_encoder=a.info['encoder'],
+    return dict(n=len(src), extracted=r['extracted'], encoders=o['encoders'], features=features, audio_encoder=a.info['encoder'],
                 visual_encoder=f"{v.info['encoder']} at {v.size} px -> {'x'.join(map(str, v.info['output_shape']))}",
                 weights=f"audio {a.info['weights']}, visual {v.info['weights']}", F=o['frames_per_segment'],
                 batch_size=batch_size, num_workers=r['num_workers'], device=str(a.device), threads=torch.get_num_threads(),
@@ -91,8 +92,8 @@ def format_bench_extract(r:dict, # from `bench_extract`
                          goal:float=1.15 # the ratio aimed at
                         ) -> str:
     "The benchmark as a few lines of text."
-    return (f"extraction of {r['n']} SynthAV clips ({r['encoders']}: {r['audio_encoder']} + {r['visual_encoder']}, "
-            f"F={r['F']}; {r['weights']}), batches of {r['batch_size']} clips, {r['num_workers']} decoding worker(s), "
+    return (f"extraction of {r['n']} SynthAV clips ({r['encoders']} preset: {r['features']}, F={r['F']}), "
+            f"batches of {r['batch_size']} clips, {r['num_workers']} decoding worker(s), "
             f"{r['device']}, {r['threads']} threads; load average {r['loadavg'][0]:.1f} -> {r['loadavg'][1]:.1f}\n"
             f"  end to end (extract) {r['e2e_s']:.1f} s = {r['clips_per_s']:.1f} clips/s ({1000 * r['s_per_clip']:.0f} ms/clip)\n"
             f"  encoders' forward alone, same clips and batches {r['forward_s']:.1f} s\n"
