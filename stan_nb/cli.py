@@ -14,7 +14,7 @@ from .synth import write_synthav, preview_html
 from .pretrain import PretrainConfig, pretrain_encoders
 from .extract import extract, extract_under_torchrun, ENCODER_PRESETS
 from .train import run_training
-from .runs import evaluate_run, read_config, build_model, encoder_note
+from .runs import evaluate_run, read_config, check_model, encoder_note
 from .features import validate_features
 from .demo import run_demo
 from .report import explain_runs, PAPER_NAMES
@@ -25,7 +25,7 @@ from .baselines import MODELS
 # %% auto #0
 __all__ = ['BENCHMARKS', 'COMMANDS', 'UsageError', 'Parser', 'flag', 'add_signature_args', 'check_out', 'check_in', 'kwargs',
            'subcommand', 'cmd_synth', 'add_synth', 'cmd_pretrain', 'add_pretrain', 'cmd_bench', 'add_bench',
-           'check_model', 'is_main_rank', 'cmd_train', 'add_train', 'cmd_evaluate', 'add_evaluate', 'cmd_extract',
+           'check_model_flags', 'is_main_rank', 'cmd_train', 'add_train', 'cmd_evaluate', 'add_evaluate', 'cmd_extract',
            'add_extract', 'cmd_demo', 'add_demo', 'cmd_explain', 'add_explain', 'cmd_site_assets', 'add_site_assets',
            'build_parser', 'command_name', 'check_paths', 'report_error', 'main']
 
@@ -238,17 +238,15 @@ def add_bench(sub):
         add_signature_args(q, f, skip=('cfg',), defaults=dict(device='auto'))
 
 # %% ../nbs/16_cli.ipynb #4a6ce61f
-def check_model(features, # the feature file the model is trained on
-                model:str, # `--model`
-                model_kw:dict # `--model-kw`
-               ):
-    "Build `model` for `features`' sizes before any work: a name or hyperparameter it refuses is a `UsageError`."
+def check_model_flags(features, # the feature file the model is trained on
+                      model:str, # `--model`
+                      model_kw:dict # `--model-kw`
+                     ):
+    "`runs.check_model` for `features`' sizes before any work: a name or hyperparameters it refuses are a `UsageError` naming the flag."
     info = validate_features(features, check_finite=False)
     for fl, kw in (('--model', {}), ('--model-kw', model_kw)):
-        try: build_model(model, info['Da'], info['Dv'], info['K'], **kw)
-        except Exception as e:
-            raise UsageError(fl, f"{model if fl == '--model' else json.dumps(model_kw)}: {type(e).__name__}: {e}"
-                             + (f" (models: {', '.join(MODELS)}, or module:attribute)" if fl == '--model' else '')) from e
+        try: check_model(model, info['Da'], info['Dv'], info['K'], kw)
+        except StanError as e: raise UsageError(fl, str(e)) from e
 
 def is_main_rank() -> bool:
     "Whether this process prints: the only one, or rank 0 of torchrun's."
@@ -256,7 +254,7 @@ def is_main_rank() -> bool:
 
 def cmd_train(args) -> int:
     "Train one model on a feature file; say whether it resumed and where the best epoch is."
-    check_model(args.features, args.model, args.model_kw)
+    check_model_flags(args.features, args.model, args.model_kw)
     if args.resume and (Path(args.out)/'last.pt').exists() and is_main_rank():
         print(f"resuming {Path(args.out)/'last.pt'} (--no-resume starts afresh)")
     res = run_training(**kwargs(args))
