@@ -4,7 +4,7 @@
 
 # %% ../nbs/15a_bench.ipynb #b0a1c2d5
 from __future__ import annotations
-import math, os, statistics, tempfile, time
+import math, multiprocessing as mp, os, statistics, tempfile, time
 from pathlib import Path
 
 import h5py
@@ -18,7 +18,7 @@ from .features import AVFeatureDataset, random_features, validate_features
 from .synth import COMPRESSIONS, SynthConfig, clip_layout, write_synthav
 from .sources import open_source
 from .encoders import encode_chunk, encoder_options, preset_encoders
-from .shards import chunk_slots, rank_chunks
+from .shards import chunk_loader, chunk_slots, rank_chunks, worker_context, worker_state
 from .extract import extract
 from .runs import build_model, encoder_note, run_epoch, train_loader
 from .stan import random_inputs
@@ -26,8 +26,8 @@ from .baselines import make_model
 from .perturb import MASKS, input_attention, noise_masks, perturbation_test, perturbation_test_loop
 
 # %% auto #0
-__all__ = ['bench_numbers', 'bench_extract', 'format_bench_extract', 'matmul_peak', 'bench_train', 'format_bench_train',
-           'bench_perturb', 'bench_synth', 'bench_compression']
+__all__ = ['bench_numbers', 'bench_extract', 'format_bench_extract', 'bench_workers', 'matmul_peak', 'bench_train',
+           'format_bench_train', 'bench_perturb', 'bench_synth', 'bench_compression']
 
 # %% ../nbs/15a_bench.ipynb #49ef90c7
 def bench_numbers(n:int,          # clips
@@ -83,7 +83,7 @@ def bench_extract(n:int=1000,           # SynthAV clips (generated, untimed, unl
                 batch_size=batch_size, num_workers=r['num_workers'], device=str(a.device), threads=torch.get_num_threads(),
                 generate_s=t_gen, forward_s=fwd, e2e_s=e2e, forward_cpu_s=cpu_fwd,
                 e2e_cpu_s=c1.user + c1.system - c0.user - c0.system,
-                e2e_workers_cpu_s=c1.children_user + c1.children_system - c0.children_user - c0.children_system,
+                e2e_workers_cpu_s=r['shard']['cpu_workers_s'],
                 **bench_numbers(len(src), e2e, fwd, dict(t_wait=sh['t_load'], t_audio=sh['t_audio'], t_visual=sh['t_visual'],
                                                          t_write=sh['t_write'])), loadavg=(load0, os.getloadavg()[0]))
 
@@ -101,6 +101,34 @@ def format_bench_extract(r:dict, # from `bench_extract`
             f"  where the end-to-end time went: waiting for loaded clips {r['t_wait']:.1f} s, audio {r['t_audio']:.1f} s, "
             f"visual {r['t_visual']:.1f} s, writing {r['t_write']:.1f} s, merge and set-up {r['t_merge']:.1f} s\n"
             f"  CPU: forward {r['forward_cpu_s']:.1f} s, end to end {r['e2e_cpu_s']:.1f} s + workers {r['e2e_workers_cpu_s']:.1f} s")
+
+# %% ../nbs/15a_bench.ipynb #fc292427
+def _start_once(src, todo:list, ctx, num_workers:int) -> tuple:
+    "(seconds to the first chunk, seconds over all chunks) of one `chunk_loader` over `todo`, its workers started by `ctx`."
+    t = time.perf_counter()
+    it = chunk_loader(src, todo, 80, num_workers, worker_state(num_workers), 600., ctx)
+    next(it); first = time.perf_counter() - t
+    for _ in it: pass
+    return first, time.perf_counter() - t
+
+def bench_workers(n:int=64,            # SynthAV clips (generated, untimed)
+                  seed:int=0,          # seed of the clips
+                  batch_size:int=8,    # clips per chunk
+                  num_workers:int=2,   # decoding workers
+                  repeats:int=3,       # rounds; each round starts every method once
+                  methods=('fork', 'forkserver', 'spawn') # start methods compared
+                 ) -> pd.DataFrame:    # one row per method: first and later start-up, all chunks, clips/s
+    "Decoding workers by start method on the same clips: start-up (to the first chunk) and throughput."
+    with tempfile.TemporaryDirectory() as d:
+        src = open_source(write_synthav(Path(d)/'synthav.h5', n, seed, progress=False), 'synth', F=1)
+        ctx = {m: worker_context() if m == 'forkserver' else mp.get_context(m) for m in methods}
+        rows = [dict(method=m, repeat=r, **dict(zip(('start_s', 'total_s'), _start_once(src, rank_chunks(n, batch_size), ctx[m], num_workers))))
+                for r in range(repeats) for m in methods]
+    t = pd.DataFrame(rows)
+    g = t.groupby('method', sort=False)
+    return pd.DataFrame(dict(first_start_s=g['start_s'].first(), start_s=g['start_s'].apply(lambda s: s.iloc[1:].median() if len(s) > 1 else s.iloc[0]),
+                             total_s=g['total_s'].median(), clips_per_s=n / g['total_s'].median(), n=n, num_workers=num_workers,
+                             repeats=repeats)).rename_axis('start method')
 
 # %% ../nbs/15a_bench.ipynb #f5d0ba3f
 def matmul_peak(device:torch.device, # where to multiply

@@ -19,7 +19,7 @@ from .features import validate_features
 from .demo import run_demo
 from .report import explain_runs, PAPER_NAMES
 from .attribution import METHODS
-from .bench import bench_extract, format_bench_extract, bench_train, format_bench_train, bench_perturb, bench_synth
+from .bench import bench_extract, format_bench_extract, bench_train, format_bench_train, bench_perturb, bench_synth, bench_workers
 from .baselines import MODELS
 
 # %% auto #0
@@ -220,7 +220,8 @@ def _print_bench_perturb(r):
 BENCHMARKS = dict(synth=(bench_synth, _print_bench_synth, 'generating and writing SynthAV clips'),
                   extract=(bench_extract, lambda r: print(format_bench_extract(r)), '`extract` end to end against the encoders alone'),
                   train=(bench_train, lambda r: print(format_bench_train(r)), 'training steps and epochs, lazy and in memory'),
-                  perturb=(bench_perturb, _print_bench_perturb, 'the vectorised perturbation test against the literal loop'))
+                  perturb=(bench_perturb, _print_bench_perturb, 'the vectorised perturbation test against the literal loop'),
+                  workers=(bench_workers, lambda r: print(r.round(3).to_string()), 'decoding workers: start-up and clips/s by start method'))
 
 def cmd_bench(args) -> int:
     "Run one benchmark and print its numbers."

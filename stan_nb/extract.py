@@ -162,6 +162,7 @@ def extract(source,                       # a SynthAV .h5, a folder of videos, o
             dtype:str='float16',          # feature dtype in the file
             batch_size:int=8,             # clips per encoder batch (fixed chunks: part of the config)
             num_workers:int=1,            # decoding workers (0: in the main process)
+            worker_timeout:float=300.,    # seconds a decoding worker may take over one chunk before the run stops, naming its clip
             device='cpu',                 # encoder device: 'cpu', 'cuda', 'auto'
             seed:int=0,                   # seed of random-init encoders and of the splits
             min_seconds:float=1.0,        # shorter videos are skipped
@@ -187,7 +188,8 @@ def extract(source,                       # a SynthAV .h5, a folder of videos, o
                        F=cfg.F, encoders=cfg.encoders, num_workers=num_workers,
                        weights=f"audio {a.info['weights']}; visual {v.info['weights']}", rank=rank, world_size=world)
         if (found := _finished(out, cfg)) is not None: return summary | found | dict(seconds=time.perf_counter() - t0)
-        stats = extract_shard(src, out, a, v, cfg.as_dict(), rank, world, batch_size, dtype, num_workers, retry_failed, limit, progress)
+        stats = extract_shard(src, out, a, v, cfg.as_dict(), rank, world, batch_size, dtype, num_workers, worker_timeout,
+                              retry_failed, limit, progress)
         complete = _merge(out, source, src, cfg, splits, seed, limit, rank)
     return summary | dict(shard=stats) | _status(out, complete, stats, time.perf_counter() - t0)
 

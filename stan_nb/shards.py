@@ -4,13 +4,14 @@
 
 # %% ../nbs/05d_shards.ipynb #a2c59904
 from __future__ import annotations
-import csv, json, os, sys, time, warnings
+import csv, json, multiprocessing as mp, os, sys, time, warnings
+from contextlib import contextmanager
 from functools import partial
 from pathlib import Path
 
 import h5py
 import numpy as np
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import DataLoader, Dataset, get_worker_info
 from tqdm.auto import tqdm
 
 from .core import DataError
@@ -19,8 +20,9 @@ from .decode import ClipError
 from .encoders import encode_chunk
 
 # %% auto #0
-__all__ = ['FAILURE_COLUMNS', 'rank_chunks', 'read_failures', 'FailureLog', 'shard_path', 'failures_path', 'check_config',
-           'chunk_slots', 'extract_shard', 'shards_closed', 'merge_shards']
+__all__ = ['FAILURE_COLUMNS', 'rank_chunks', 'read_failures', 'FailureLog', 'shard_path', 'failures_path', 'worker_context',
+           'worker_state', 'check_config', 'chunk_slots', 'chunk_loader', 'extract_shard', 'shards_closed',
+           'merge_shards']
 
 # %% ../nbs/05d_shards.ipynb #8b3eac87
 def rank_chunks(n:int,            # clips in the source
@@ -86,16 +88,31 @@ def failures_path(out:Path # the final output path
     return out.with_name(out.name + '.failures.csv')
 
 # %% ../nbs/05d_shards.ipynb #c1411845
+def worker_context() -> mp.context.BaseContext:
+    "How decoding workers start: `forkserver` (its server imports this module once and never decodes), else `spawn`."
+    if 'forkserver' not in mp.get_all_start_methods(): return mp.get_context('spawn')
+    ctx = mp.get_context('forkserver')
+    ctx.set_forkserver_preload(['stan_nb.shards'])    # a worker starts with torch, h5py and PyAV imported
+    return ctx
+
+def worker_state(num_workers:int # decoding workers
+                ) -> dict:
+    "Arrays shared with the workers: `on[w]`, the clip worker w is loading (-1 before its first), `cpu[w]`, its CPU seconds spent loading."
+    ctx = worker_context()
+    return dict(on=ctx.Array('q', [-1] * max(num_workers, 1), lock=False), cpu=ctx.Array('d', max(num_workers, 1), lock=False))
+
 class _Chunks(Dataset):
-    "Chunks of a source: item k = [(index, clip dict or ClipError), ...] for the clips todo[k]."
-    def __init__(self, source, todo:list, size:int): self.source, self.todo, self.size = source, todo, size
+    "Chunks of a source: item k = [(index, clip dict or ClipError), ...] for the clips todo[k]; a worker records its clip and CPU in `state`."
+    def __init__(self, source, todo:list, size:int, state:dict): self.source, self.todo, self.size, self.state = source, todo, size, state
     def __len__(self): return len(self.todo)
     def __getitem__(self, k:int) -> list:
-        out = []
+        out, w, cpu = [], get_worker_info(), time.process_time()
         for i in self.todo[k]:
+            if w is not None: self.state['on'][w.id] = i
             try: out.append((i, self.source.load(i, self.size)))
             except ClipError as e: out.append((i, e))
             except Exception as e: out.append((i, ClipError('load', f"{type(e).__name__}: {e}")))
+        if w is not None: self.state['cpu'][w.id] += time.process_time() - cpu
         return out
 
 def _as_is(x): return x
@@ -103,11 +120,12 @@ def _as_is(x): return x
 def _end_with_parent(parent:int,  # pid of the extracting process
                      worker_id:int # from the DataLoader
                     ):
-    "Worker init (Linux): the worker ends when `parent` dies, instead of blocking for ever on its full result pipe."
+    "Worker init (Linux): the worker ends with its parent (the forkserver, which ends with the extracting process) instead of blocking for ever on a full pipe."
     if not sys.platform.startswith('linux'): return
     import ctypes, signal
     ctypes.CDLL(None).prctl(1, int(signal.SIGKILL))       # PR_SET_PDEATHSIG
-    if os.getppid() != parent: os._exit(0)                 # the parent died before prctl took effect
+    try: os.kill(parent, 0)                               # the extracting process died before prctl took effect
+    except ProcessLookupError: os._exit(0)
 
 # %% ../nbs/05d_shards.ipynb #22ca9638
 def check_config(path,          # the file that holds `found`
@@ -221,14 +239,45 @@ def _encode_write(ok:list, start:int, batch_size:int, # the loaded clips of a ch
     stats['t_write'] += time.perf_counter() - t
 
 # %% ../nbs/05d_shards.ipynb #81a4dc7a
-def _loader(source, todo:list, # the source and the clip lists to load
+@contextmanager
+def _script_not_rerun(source # what the workers unpickle
+                     ):
+    "While workers start: a new process does not re-run the user's script (`__main__`), unless the source is defined there."
+    main = sys.modules.get('__main__')
+    if type(source).__module__ == '__main__' or not hasattr(main, '__file__'): yield; return
+    path = main.__file__
+    del main.__file__                                     # what `multiprocessing` reads to re-run it in a new process
+    try: yield
+    finally: main.__file__ = path
+
+def chunk_loader(source, todo:list, # the source and the clip lists to load
             size:int,          # frame side for the visual encoder
-            num_workers:int    # decoding workers (0: in this process)
+            num_workers:int,   # decoding workers (0: in this process)
+            state:dict,        # from `worker_state`
+            timeout:float,     # seconds to wait for a chunk before giving up on its worker
+            context=None       # how workers start (None: `worker_context()`; the bench compares the others)
            ):
-    "An iterator over the loaded chunks of `todo`, decoded by `num_workers` worker processes that end with this one."
-    return iter(DataLoader(_Chunks(source, todo, size), batch_size=None, num_workers=num_workers if todo else 0,
-                           collate_fn=_as_is, prefetch_factor=2 if num_workers and todo else None,
-                           worker_init_fn=partial(_end_with_parent, os.getpid())))
+    "An iterator over the loaded chunks of `todo`, decoded by `num_workers` workers (`worker_context`) that end with this process."
+    w = num_workers if todo else 0
+    dl = DataLoader(_Chunks(source, todo, size, state), batch_size=None, num_workers=w, collate_fn=_as_is,
+                    prefetch_factor=2 if w else None, timeout=timeout if w else 0,
+                    multiprocessing_context=(context or worker_context()) if w else None, worker_init_fn=partial(_end_with_parent, os.getpid()))
+    with _script_not_rerun(source): return iter(dl)     # the workers start here
+
+def _in_time(loader, todo:list, # from `chunk_loader`, and its clip lists
+             on, num_workers:int, # `worker_state(...)['on']` of `chunk_loader`, and its workers
+             source, timeout:float # the source (to name the clip), and the timeout of `chunk_loader`
+            ):
+    "The loader's chunks; a `DataError` naming the clip its worker was on when a chunk takes longer than `timeout` s."
+    for j, chunk in enumerate(todo):
+        try: yield next(loader)
+        except RuntimeError as e:
+            if 'timed out' not in str(e): raise
+            i = on[j % num_workers]                     # chunk j is worker (j mod num_workers)'s
+            what = f"clip {i}" if i in chunk else f"the start of a worker (chunk of clips {chunk[0]}..{chunk[-1]})"
+            raise DataError(source.path_of(i if i in chunk else chunk[0]), 'decode', f"a decoding worker to load it within {timeout:g} s",
+                            f"no progress on {what}", hint="the clips written so far are kept: remove or repair that file and rerun to "
+                            "resume, or rerun with --num-workers 0 (decoding in this process) to see where it stops") from None
 
 def _log_failed(items:list, # a loaded chunk: [(clip index, clip dict or ClipError), ...]
                 source, fails:FailureLog, stats:dict
@@ -247,6 +296,7 @@ def extract_shard(source,               # from `open_source`
                   batch_size:int=8,     # clips per chunk
                   dtype:str='float16',  # feature dtype in the file
                   num_workers:int=1,    # DataLoader workers decoding
+                  worker_timeout:float=300., # seconds a worker may take over one chunk before the extraction stops, naming its clip
                   retry_failed:bool=False, # try clips in the failures table again
                   limit:int|None=None,  # stop after this many clips (to test resuming)
                   progress:bool=True    # tqdm bar (clips/s, ETA)
@@ -262,11 +312,12 @@ def extract_shard(source,               # from `open_source`
     with _open_shard(shard, rows, source, dims, cfg, dtype) as writer: done = writer.done_mask()
     todo, pos = _todo(chunks, lambda i: done[row_of[i]] or i in fails, limit)
     stats['resumed'] = int(done.sum())
-    loader = _loader(source, todo, visual_enc.size, num_workers)   # forked before the shard is opened again (see above)
+    state = worker_state(num_workers)
+    loader = chunk_loader(source, todo, visual_enc.size, num_workers, state, worker_timeout)  # started before the shard is opened again
     bar = tqdm(total=sum(map(len, todo)), unit='clip', disable=not progress or rank != 0, desc=f"extract {out.name}")
     with _open_shard(shard, rows, source, dims, cfg, dtype) as writer:
         t = time.perf_counter()
-        for start, items in zip(pos, loader):
+        for start, items in zip(pos, _in_time(loader, todo, state['on'], num_workers, source, worker_timeout)):
             stats['t_load'] += time.perf_counter() - t
             ok = _log_failed(items, source, fails, stats)
             if ok: _encode_write(ok, start, batch_size, source, writer, row_of, audio_enc, visual_enc, fails, stats)
@@ -274,7 +325,7 @@ def extract_shard(source,               # from `open_source`
             t = time.perf_counter()
         stats['done'] = int(writer.done_mask().sum())
     bar.close(); del loader                                 # the workers end here
-    stats.update(failures=len(fails), cpu_s=time.process_time() - cpu0)
+    stats.update(failures=len(fails), cpu_s=time.process_time() - cpu0, cpu_workers_s=sum(state['cpu']) if num_workers else 0.0)
     return stats
 
 # %% ../nbs/05d_shards.ipynb #4512cae1
