@@ -78,6 +78,7 @@ class ExtractConfig:
     encoders:str        # the encoder preset
     audio_encoder:dict  # the audio encoder's `info` (architecture, weights)
     visual_encoder:dict # the visual encoder's `info`
+    visual_truth:str|None # what `visual_boxes` are the boxes of (`sources.VISUAL_TRUTH`), None without boxes
 
     def as_dict(self) -> dict:
         "The config as stored: JSON values (tuples become lists)."
@@ -183,7 +184,7 @@ def extract(source,                       # a SynthAV .h5, a folder of videos, o
         a, v = _encoders(opts, audio_encoder, visual_encoder, weights, size, seed, device, rank, world)
         check_feature_range(a, v, dtype)
         cfg = ExtractConfig(str(Path(source).resolve()), src.kind, len(src), src.T, opts['frames_per_segment'], src.classes, v.size,
-                            dtype, batch_size, world, min_seconds, opts['encoders'], a.info, v.info)
+                            dtype, batch_size, world, min_seconds, opts['encoders'], a.info, v.info, src.attrs.get('visual_truth'))
         summary = dict(out=str(out), failures=str(failures_path(out)), source=str(source), kind=src.kind, clips=len(src), T=src.T,
                        F=cfg.F, encoders=cfg.encoders, num_workers=num_workers,
                        weights=f"audio {a.info['weights']}; visual {v.info['weights']}", rank=rank, world_size=world)

@@ -15,14 +15,15 @@ from fastcore.basics import patch
 
 from .core import Config, DataError
 from .audio import VGGISH_SR, resample
-from .synth import synth_config
+from .synth import segment_boxes, synth_config
 from .decode import decode_clip, frame_at, segment_times
 
 # %% auto #0
-__all__ = ['SynthSource', 'VideoSource', 'guess_kind', 'open_source']
+__all__ = ['VISUAL_TRUTH', 'SynthSource', 'VideoSource', 'guess_kind', 'open_source']
 
 # %% ../nbs/05b_sources.ipynb #072b389d
-_SYNTH_ARRAYS = ('frames', 'audio', 'labels', 'audio_gt', 'visual_boxes', 'video_id')
+_SYNTH_ARRAYS = ('frames', 'audio', 'labels', 'audio_gt', 'frame_boxes', 'video_id')
+VISUAL_TRUTH = 'the boxes of the frames the encoder read (clip_info frames), their union over a segment'
 
 class SynthSource:
     "The clips of a SynthAV file."
@@ -37,12 +38,12 @@ class SynthSource:
             missing = [k for k in _SYNTH_ARRAYS if k not in h5]
             if missing: raise DataError(self.path, missing[0], 'a SynthAV dataset', 'missing')
             self.classes, self.video_ids = [str(c) for c in h5.attrs['classes']], [s.decode() for s in h5['video_id'][:]]
-            self.labels, self.audio_gt, self.visual_boxes = h5['labels'][:], h5['audio_gt'][:], h5['visual_boxes'][:]  # 1.7 kB a clip
+            self.labels, self.audio_gt = h5['labels'][:], h5['audio_gt'][:]  # 0.1 kB a clip
         if T not in (None, cfg.T): raise DataError(self.path, 'T', f"the file's T={cfg.T} (or None)", T)
         self.T, self.F, self.fps, self.sr, self.shape = cfg.T, F, cfg.fps, cfg.sr, (cfg.n_frames, cfg.size, cfg.size, 3)
         self.n_samples = cfg.n_samples
         self.frame_idx = frame_at(segment_times(self.T, F), np.arange(cfg.n_frames) / cfg.fps)
-        self.with_gt, self.attrs, self._h5 = True, dict(synth_config=asdict(cfg)), None
+        self.with_gt, self.attrs, self._h5 = True, dict(synth_config=asdict(cfg), visual_truth=VISUAL_TRUTH), None
 
     def __len__(self): return len(self.video_ids)
     def path_of(self, i:int) -> str: return f"{self.path}#{i}"
@@ -60,13 +61,14 @@ def _file(self:SynthSource) -> tuple:
 def load(self:SynthSource, i:int, # the clip
          size:int                   # unused: the encoder resizes the frames
         ) -> dict:
-    "Clip i: the sampled frames [T*F, S, S, 3] at the file's size S (the encoder resizes them to `size`), wav [T*16000], ground truth, info."
+    "Clip i: the sampled frames [T*F, S, S, 3] at the file's size S (the encoder resizes them to `size`), wav [T*16000], the truth of those frames, info."
     h5, frames, audio = self._file()
     if not 0 <= i < len(self): raise IndexError(f"{self.path}: clip {i} out of range 0..{len(self) - 1}")
     h5['frames'].read_direct(frames, np.s_[i])                  # into a buffer: a third of the CPU of h5['frames'][i]
     h5['audio'].read_direct(audio, np.s_[i])
     wav = audio.copy() if self.sr == VGGISH_SR else resample(torch.from_numpy(audio), self.sr).numpy()
-    return dict(frames=frames[self.frame_idx], wav=wav, audio_gt=self.audio_gt[i], visual_boxes=self.visual_boxes[i],
+    boxes = segment_boxes(h5['frame_boxes'][i][self.frame_idx], self.F)   # what the encoder sees, not the segment's every frame
+    return dict(frames=frames[self.frame_idx], wav=wav, audio_gt=self.audio_gt[i], visual_boxes=boxes,
                 info=dict(action='none', fps=self.fps, sr=self.sr, frames=self.frame_idx.tolist()))
 
 # %% ../nbs/05b_sources.ipynb #3074338b
