@@ -18,7 +18,7 @@ with tempfile.TemporaryDirectory() as d:
     if r.returncode: sys.exit(print("could not resolve the newest versions:", r.stderr.strip().splitlines()[-1:]))
     report = json.loads(Path(d, 'report.json').read_text())
 newest = {i['metadata']['name'].lower().replace('_', '-'): i['metadata']['version'] for i in report['install']}
-newest.pop('stan-nb', None)
+for k in ('stan-nb', 'pip', 'setuptools', 'wheel'): newest.pop(k, None)        # the package itself, and pip's build tools
 diff = sorted((k, pins.get(k, '(not pinned)'), v) for k, v in newest.items() if pins.get(k) != v)
 print(f"newest versions allowed by settings.ini: {len(newest)} packages, {len(diff)} differ from constraints.txt"
       + ''.join(f"\n  {k}: pinned {p}, newest {v}" for k, p, v in diff))

@@ -67,10 +67,15 @@ def make_encoders(audio_encoder='vggish',      # 'vggish' or a VGGishEncoder
 
 def preset_encoders(opts:dict,     # options from `encoder_options`
                     seed:int=0,     # seed of random-init encoders
-                    device='cpu'    # where they run
+                    device='cpu',   # where they run
+                    synthav_weights=None # the `synthav` preset: a folder written by `stan_nb pretrain` (None: the shipped weights)
                    ) -> tuple:
-    "The (audio, visual) encoders of a preset without given weights: its shipped weights if it has them, else random-init."
-    if opts.get('weights') == 'synthav': return make_encoders(*synthav_encoders(device=device), size=None, device=device)
+    "The (audio, visual) encoders of a preset without given weights: its shipped (or regenerated) weights if it has them, else random-init."
+    if synthav_weights is not None and opts.get('weights') != 'synthav':
+        raise DataError(synthav_weights, 'synthav_weights', "the 'synthav' preset (the weights `stan_nb pretrain` writes)",
+                        f"the {opts.get('encoders')!r} preset")
+    if opts.get('weights') == 'synthav':
+        return make_encoders(*synthav_encoders(synthav_weights, device=device), size=None, device=device)
     return make_encoders(visual_encoder=opts['visual_encoder'], visual_layers=opts['visual_layers'], size=opts['size'],
                          seed=seed, device=device, audio_width=opts['audio_width'])
 

@@ -95,14 +95,23 @@ def _options(kind:str, encoders:str, visual_encoder, size, weights:tuple, # as i
     return encoder_options(encoders, kind, _weights_given(*weights), visual_encoder=None if built else visual_encoder,
                            size=None if built else size, **given)
 
+def _check_synthav_weights(opts:dict, weights:tuple): # as in `_encoders`
+    "The `synthav` preset's weights are a folder (`synthav_weights`), never single files: a DataError naming the file given."
+    if opts.get('weights') != 'synthav' or not _weights_given(*weights): return
+    name, w = next((n, w) for n, w in zip(('audio_weights', 'audio_pca', 'visual_weights'), weights) if w is not None)
+    raise DataError(w, name, "no separate weight file with the 'synthav' preset", 'one',
+                    hint="give the folder that `stan_nb pretrain` wrote as synthav_weights (--synthav-weights DIR)")
+
 def _encoders(opts:dict, audio_encoder, visual_encoder, weights:tuple, # options, the encoders given, (audio, pca, visual) weights
-              size, seed:int, device, rank:int, world:int              # as in `extract`
+              size, seed:int, device, rank:int, world:int,             # as in `extract`
+              synthav_weights=None                                     # as in `extract`
              ) -> tuple:
     "The (audio, visual) encoders of a call on this rank's device: the preset's, or those given or named with weights."
+    _check_synthav_weights(opts, weights)
     device = get_device(str(device))
     if device.type == 'cuda' and world > 1: device = torch.device('cuda', int(os.environ.get('LOCAL_RANK', rank)) % torch.cuda.device_count())
     built = isinstance(visual_encoder, nn.Module)
-    if not (built or audio_encoder != 'vggish' or _weights_given(*weights)): return preset_encoders(opts, seed, device)
+    if not (built or audio_encoder != 'vggish' or _weights_given(*weights)): return preset_encoders(opts, seed, device, synthav_weights)
     return make_encoders(audio_encoder, visual_encoder if built else opts['visual_encoder'], *weights, opts['visual_layers'],
                          size if built else opts['size'], seed, device, opts['audio_width'])
 
@@ -157,6 +166,7 @@ def extract(source,                       # a SynthAV .h5, a folder of videos, o
             audio_weights=None,           # None (random-init), a path, or 'hub'
             audio_pca=None,               # VGGish PCA: None, a path, or 'hub'
             visual_weights=None,          # None (random-init), torchvision weights name, or a path
+            synthav_weights=None,         # the `synthav` preset: a folder written by `stan_nb pretrain` (None: the shipped weights)
             visual_layers:str|None=None,  # last ResNet stage (None: the preset's)
             size:int|None=None,           # frame side fed to the ResNet (None: the preset's, or a given ResNetEncoder's)
             audio_width:float|None=None,  # VGGish hidden-width multiplier, random-init only (None: the preset's)
@@ -181,7 +191,7 @@ def extract(source,                       # a SynthAV .h5, a folder of videos, o
                         frames_per_segment=frames_per_segment)
         src = open_source(source, kind, T, opts['frames_per_segment'], classes, min_seconds)
         if overwrite: _remove_outputs(out, rank, world)
-        a, v = _encoders(opts, audio_encoder, visual_encoder, weights, size, seed, device, rank, world)
+        a, v = _encoders(opts, audio_encoder, visual_encoder, weights, size, seed, device, rank, world, synthav_weights)
         check_feature_range(a, v, dtype)
         cfg = ExtractConfig(str(Path(source).resolve()), src.kind, len(src), src.T, opts['frames_per_segment'], src.classes, v.size,
                             dtype, batch_size, world, min_seconds, opts['encoders'], a.info, v.info, src.attrs.get('visual_truth'))
