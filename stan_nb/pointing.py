@@ -21,7 +21,8 @@ __all__ = ['SPACE_MAPS', 'TIME_MAPS', 'MAP_NAMES', 'TIME_COLUMNS', 'PAPER_TABLE3
            'temporal_ranking', 'temporal_pointing_game', 'collect_outputs', 'temporal_pointing', 'stan_maps',
            'temporal_games', 'class_temporal_pointing', 'temporal_floors', 'ave_temporal_truth', 'llp_temporal_truth',
            'release_floors', 'cell_centres', 'argmax_points', 'box_distance_px', 'tie_weights', 'cell_hits',
-           'ideal_hits', 'pointing_items', 'normalised_hits', 'spatial_pointing_game', 'spatial_pointing']
+           'ideal_hits', 'pointing_items', 'normalised_hits', 'spatial_pointing_game', 'spatial_pointing',
+           'maps_pointing', 'class_spatial_pointing']
 
 # %% ../nbs/12_pointing.ipynb #1df8489f
 def temporal_gt(audio_gt,              # [N, T, K] (or [T, K]) when each class sounds, 0/1
@@ -337,3 +338,30 @@ def spatial_pointing(model,                  # a model that returns `attn_key` [
     _need(data, dataset, 'visual_boxes', 'boxes [N, T, K, 4]')
     return spatial_pointing_game(data[attn_key], data['visual_boxes'], data['labels'] if labelled_only else None,
                                  getattr(dataset, 'classes', None), tol_px, frame_size)
+
+# %% ../nbs/12_pointing.ipynb #dcdf9c62
+def maps_pointing(maps:dict,             # {name: [N, T, H, W] or [N, T, H, W, K] map}, all on one grid
+                  boxes,                  # [N, T, K, 4] normalised boxes, NaN where absent
+                  labels=None,            # [N, K]: count only labelled classes; None: every visible object
+                  tol_px:float=7.,        # tolerance in pixels
+                  frame_size=(112, 112)   # (width, height) of the frame in pixels
+                 ) -> pd.DataFrame:       # index map (the maps, then 'constant'): n, attention, random, centre, ideal, normalised
+    "The 'overall' row of `spatial_pointing_game` for each map and for a constant map (one per segment), the floor every map stands beside."
+    N, T, H, W = next(iter(maps.values())).shape[:4]
+    maps = {**maps, 'constant': np.ones((N, T, H, W))}
+    return pd.concat([spatial_pointing_game(m, boxes, labels, None, tol_px, frame_size).loc[['overall']].assign(map=name)
+                      for name, m in maps.items()]).set_index('map')
+
+def class_spatial_pointing(model,                  # STAN (outputs space_attn, st_attn and cam)
+                           dataset,                # items with labels and visual_boxes
+                           batch_size:int=32,      # clips per forward
+                           device='cpu',           # where the model runs
+                           tol_px:float=7.,        # tolerance in pixels
+                           frame_size=(112, 112)   # (width, height) of the frames the boxes are normalised to
+                          ) -> pd.DataFrame:       # one row per map of `SPACE_MAPS`, then 'constant': see `maps_pointing`
+    "The spatial pointing game of each of STAN's space maps and of a constant map, labelled items only, class maps read for the item's class."
+    data = collect_outputs(model, dataset, ('space_attn', 'st_attn', 'cam'), batch_size, device)
+    _need(data, dataset, 'visual_boxes', 'boxes [N, T, K, 4]')
+    s, st, cam = data['space_attn'], data['st_attn'], data['cam']
+    return maps_pointing({'A^s': s, 'A^st': st, 'M[k]': cam, 'A^s·M[k]': s[..., None] * cam}, data['visual_boxes'],
+                         data['labels'], tol_px, frame_size)
