@@ -152,10 +152,9 @@ def pointing_tables(models:dict, # {model name: trained model}
             maps = {'A^s': d['space_attn'], **({'M[k]': d['cam']} if 'cam' in d else {})}
             spatial.append(maps_pointing(maps, d['visual_boxes'], d['labels']).assign(model=name))
         net.cpu()
-    tidy = lambda parts, first: pd.concat(parts, ignore_index=True)[[*first, *parts[0].columns.drop(list(first))]] if parts else None
     spatial = [s.rename(index=map_label).reset_index() for s in spatial]
-    return dict(temporal_pointing=tidy(temporal, ['model', 'map']), temporal_pointing_per_class=tidy(per_class, ['model', 'map']),
-                spatial_pointing=tidy(spatial, ['model', 'map']))
+    tidy = lambda parts: pd.concat(parts, ignore_index=True)[['model', 'map', *parts[0].columns.drop(['model', 'map'])]] if parts else None
+    return dict(temporal_pointing=tidy(temporal), temporal_pointing_per_class=tidy(per_class), spatial_pointing=tidy(spatial))
 
 # %% ../nbs/14a_report.ipynb #465380f3
 def posthoc_table(models:dict,  # {model name: trained model}
