@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import torch
+from sklearn.metrics import average_precision_score, roc_auc_score
 from torch.utils.data import DataLoader
 
 from .core import Config, DataError
@@ -16,10 +17,12 @@ from .datasets import merge_by_id, segment_gt
 from .features import collate_av
 
 # %% auto #0
-__all__ = ['SPACE_MAPS', 'TIME_MAPS', 'MAP_NAMES', 'PAPER_TABLE3', 'temporal_gt', 'temporal_mae', 'temporal_pointing_game',
-           'collect_outputs', 'temporal_pointing', 'stan_maps', 'class_temporal_pointing', 'temporal_floors',
-           'ave_temporal_truth', 'llp_temporal_truth', 'release_floors', 'cell_centres', 'argmax_points',
-           'box_distance_px', 'pointing_items', 'spatial_pointing_game', 'spatial_pointing', 'class_spatial_pointing']
+__all__ = ['SPACE_MAPS', 'TIME_MAPS', 'MAP_NAMES', 'TIME_COLUMNS', 'PAPER_TABLE3', 'SPACE_COLUMNS', 'temporal_gt', 'temporal_mae',
+           'temporal_ranking', 'temporal_pointing_game', 'collect_outputs', 'temporal_pointing', 'stan_maps',
+           'temporal_games', 'class_temporal_pointing', 'temporal_floors', 'ave_temporal_truth', 'llp_temporal_truth',
+           'release_floors', 'cell_centres', 'argmax_points', 'box_distance_px', 'tie_weights', 'cell_hits',
+           'ideal_hits', 'pointing_items', 'normalised_hits', 'spatial_pointing_game', 'spatial_pointing',
+           'maps_pointing', 'class_spatial_pointing']
 
 # %% ../nbs/12_pointing.ipynb #1df8489f
 def temporal_gt(audio_gt,              # [N, T, K] (or [T, K]) when each class sounds, 0/1
@@ -50,12 +53,26 @@ def temporal_mae(time_attn,            # [N, T] time attention in [0, 1] (any ex
 def _mean_sem(x:np.ndarray) -> tuple:
     return x.mean(), (x.std(ddof=1) / np.sqrt(len(x)) if len(x) > 1 else np.nan)
 
+def temporal_ranking(time_attn,       # [N, T] any time map (only its order within each item counts)
+                     gt                # [N, T] 0/1 ground truth
+                    ) -> pd.DataFrame: # one row per item: auroc, ap; NaN where the truth is all 0 or all 1
+    "Per item, the AUROC and the average precision of the map as a ranking of the segments against the truth."
+    a, g = np.asarray(time_attn, dtype=np.float64), np.asarray(gt, dtype=np.float64)
+    _check_same('gt', g, 'time_attn', a)
+    auroc, ap = np.full(len(a), np.nan), np.full(len(a), np.nan)
+    for i in np.flatnonzero(g.min(1) < g.max(1)):   # a truth with one value has nothing to rank
+        auroc[i], ap[i] = roc_auc_score(g[i], a[i]), average_precision_score(g[i], a[i])
+    return pd.DataFrame(dict(auroc=auroc, ap=ap))
+
 def temporal_pointing_game(time_attn, gt, threshold:float=0.5 # as in `temporal_mae`
-                          ) -> pd.DataFrame: # index attention (soft, binary); columns mae, sem, n
-    "Table 3's numbers for one method and dataset: mean MAE over clips (± SEM) for soft and binary attention."
-    per_clip = temporal_mae(time_attn, gt, threshold)
-    rows = {mode: (*_mean_sem(per_clip[f"mae_{mode}"].to_numpy()), len(per_clip)) for mode in ('soft', 'binary')}
-    return pd.DataFrame.from_dict(rows, orient='index', columns=['mae', 'sem', 'n']).rename_axis('attention')
+                          ) -> pd.DataFrame: # index attention (soft, binary); columns mae, sem, n, auroc, ap, n_ranked
+    "Table 3's numbers for one method and dataset: mean MAE over clips (± SEM), AUROC and AP over the items with both kinds of segment, for the soft and the binarised map."
+    per_clip, a = temporal_mae(time_attn, gt, threshold), np.asarray(time_attn, dtype=np.float64)
+    rows = {}
+    for mode, m in (('soft', a), ('binary', (a >= threshold).astype(np.float64))):
+        r = temporal_ranking(m, gt)
+        rows[mode] = (*_mean_sem(per_clip[f"mae_{mode}"].to_numpy()), len(per_clip), r.auroc.mean(), r.ap.mean(), r.auroc.notna().sum())
+    return pd.DataFrame.from_dict(rows, orient='index', columns=['mae', 'sem', 'n', 'auroc', 'ap', 'n_ranked']).rename_axis('attention')
 
 # %% ../nbs/12_pointing.ipynb #e45e7bdf
 def collect_outputs(model,                 # any model: model(audio, visual) -> dict
@@ -102,7 +119,7 @@ SPACE_MAPS = ('A^s', 'A^st', 'M[k]', 'A^s·M[k]')   # STAN's explanations of whe
 TIME_MAPS = ('A^t', 'σ(V[k])', 'A^t·σ(V[k])')      # and of when, [B, T]
 MAP_NAMES = {'A^s': 'space attention', 'A^st': 'space-time attention', 'M[k]': 'CAM of the class',
              'A^s·M[k]': 'gated CAM of the class', 'A^t': 'time attention', 'σ(V[k])': 'CAV of the class',
-             'A^t·σ(V[k])': 'gated CAV of the class'}   # each map in words, for tables
+             'A^t·σ(V[k])': 'gated CAV of the class', 'constant': 'the same value everywhere'}   # each map in words, for tables
 
 def stan_maps(out:dict, # a STAN forward's outputs: space_attn, st_attn and cam; time_attn and cav (either group may be absent)
               k         # [B] the class whose maps each clip gets (a tensor or array of class indices)
@@ -120,38 +137,45 @@ def stan_maps(out:dict, # a STAN forward's outputs: space_attn, st_attn and cam;
     return maps
 
 # %% ../nbs/12_pointing.ipynb #2a68a5e6
-def _games(maps:dict, gt:np.ndarray, truth:str, threshold:float) -> pd.DataFrame:
-    "`temporal_pointing_game` of each map and of the two constant maps against `gt`, as tidy rows."
-    maps = {**maps, 'constant 1': np.ones_like(gt), 'constant 0': np.zeros_like(gt)}
-    return pd.concat([temporal_pointing_game(np.asarray(m, dtype=np.float64), gt, threshold).reset_index().assign(map=name, truth=truth)
-                      for name, m in maps.items()], ignore_index=True)
+TIME_COLUMNS = ['attention', 'mae', 'sem', 'n', 'auroc', 'ap', 'n_ranked']   # the columns of a row of `temporal_pointing_game`
+
+def temporal_games(maps:dict,           # {name: [N, T] time map}
+                   gt,                  # [N, T] 0/1 the truth they are scored against
+                   truth:str,           # the truth in words
+                   threshold:float=0.5  # binarisation threshold
+                  ) -> pd.DataFrame:    # rows: map, truth, attention, mae, sem, n, auroc, ap, n_ranked
+    "`temporal_pointing_game` of each map, of the ideal map (the truth itself) and of the two constant maps, as tidy rows."
+    g = np.asarray(gt, dtype=np.float64)
+    maps = {**maps, 'ideal': g, 'constant 1': np.ones_like(g), 'constant 0': np.zeros_like(g)}
+    return pd.concat([temporal_pointing_game(np.asarray(m, dtype=np.float64), g, threshold).reset_index().assign(map=name, truth=truth)
+                      for name, m in maps.items()], ignore_index=True)[['map', 'truth', *TIME_COLUMNS]]
 
 def class_temporal_pointing(model,               # STAN (any model whose outputs have time_attn and cav)
                             dataset,             # items with labels and audio_gt
                             batch_size:int=32,   # clips per forward
                             device='cpu',        # where the model runs
                             threshold:float=0.5  # binarisation threshold
-                           ) -> pd.DataFrame:    # rows: map, truth, attention (soft, binary), mae, sem, n
-    "Table 3 per class (every time map of `stan_maps` against when class k sounds) beside the paper's union version, with constant floors."
+                           ) -> pd.DataFrame:    # rows: map, truth, attention (soft, binary), mae, sem, n, auroc, ap, n_ranked
+    "Table 3 per class (every time map of `stan_maps` against when class k sounds) beside the paper's union version, with the ideal map and the constant floors."
     data = collect_outputs(model, dataset, ('time_attn', 'cav'), batch_size, device)
     _need(data, dataset, 'audio_gt', 'temporal ground truth [N, T, K]')
     i, k = np.nonzero(data['labels'])
     maps = stan_maps(dict(time_attn=torch.from_numpy(data['time_attn'][i]), cav=torch.from_numpy(data['cav'][i])), k)
-    per_class = _games({n: m.numpy() for n, m in maps.items()}, data['audio_gt'][i, :, k].astype(np.float64), 'class k', threshold)
-    union = _games({'A^t': data['time_attn']}, temporal_gt(data['audio_gt'], data['labels']), 'union of the labelled classes', threshold)
-    return pd.concat([union, per_class], ignore_index=True)[['map', 'truth', 'attention', 'mae', 'sem', 'n']]
+    per_class = temporal_games({n: m.numpy() for n, m in maps.items()}, data['audio_gt'][i, :, k], 'class k', threshold)
+    union = temporal_games({'A^t': data['time_attn']}, temporal_gt(data['audio_gt'], data['labels']), 'union of the labelled classes', threshold)
+    return pd.concat([union, per_class], ignore_index=True)
 
 # %% ../nbs/12_pointing.ipynb #a3a2e698
 def temporal_floors(audio_gt, # [N, T, K] 0/1 when each class sounds
                     labels    # [N, K] 0/1 the classes each clip is scored for
-                   ) -> pd.DataFrame: # rows: truth, map (constant 1, constant 0), attention (soft, binary), mae, sem, n
-    "The MAE of the constant maps against the union of the labelled classes (Table 3's truth) and against each labelled class."
+                   ) -> pd.DataFrame: # rows: truth, map (ideal, constant 1, constant 0), attention (soft, binary), mae, sem, n, auroc, ap, n_ranked
+    "The scores of the constant maps and of the truth itself against the union of the labelled classes (Table 3's truth) and against each labelled class."
     g, y = np.asarray(audio_gt, dtype=np.float64), np.asarray(labels)
     if g.ndim != 3: raise ValueError(f"audio_gt: expected [N, T, K], found shape {g.shape}")
     keep, (i, k) = y.any(1), np.nonzero(y)   # a clip without a labelled class has no truth to point at
     truths = {'union of the labelled classes': temporal_gt(g, y)[keep], 'class k': g[i, :, k]}
-    return pd.concat([_games({}, gt, name, .5) for name, gt in truths.items()],   # a 0/1 map binarises to itself
-                     ignore_index=True)[['truth', 'map', 'attention', 'mae', 'sem', 'n']]
+    return pd.concat([temporal_games({}, gt, name) for name, gt in truths.items()],   # a 0/1 map binarises to itself
+                     ignore_index=True)[['truth', 'map', *TIME_COLUMNS]]
 
 # %% ../nbs/12_pointing.ipynb #d3754745
 def ave_temporal_truth(root,                        # the AVE release's data folder (Annotations.txt and the order files)
@@ -185,13 +209,13 @@ def llp_temporal_truth(root,              # the LLP release's data folder (the C
 # %% ../nbs/12_pointing.ipynb #e402ff23
 def release_floors(ref,             # a folder holding the AVE release's data folder as ave/ and LLP's as llp/
                    split:str='test' # the split of both
-                  ) -> pd.DataFrame: # rows: dataset, labels, truth, map, attention, mae, sem, n
+                  ) -> pd.DataFrame: # rows: dataset, labels, truth, map, attention, mae, sem, n, auroc, ap, n_ranked
     "`temporal_floors` on AVE and LLP, against the video labels and against the classes that sound in the clip."
     ref = Path(ref)
     truths = {'AVE': ave_temporal_truth(ref/'ave', split), 'LLP': llp_temporal_truth(ref/'llp', split)}
     parts = [temporal_floors(g, y).assign(dataset=d, labels=name) for d, (g, video) in truths.items()
              for name, y in (('video labels', video), ('sounding classes', g.any(1)))]
-    return pd.concat(parts, ignore_index=True)[['dataset', 'labels', 'truth', 'map', 'attention', 'mae', 'sem', 'n']]
+    return pd.concat(parts, ignore_index=True)[['dataset', 'labels', 'truth', 'map', *TIME_COLUMNS]]
 
 # %% ../nbs/12_pointing.ipynb #d86f7857
 PAPER_TABLE3 = {('STAN', 'binary'): (0.29, 0.24, 0.20), ('STAN', 'soft'): (0.46, 0.40, 0.37),
@@ -206,7 +230,7 @@ def cell_centres(H:int, W:int # grid size
 
 def argmax_points(space_attn # [..., H, W] attention maps
                  ) -> np.ndarray: # [..., 2] (x, y) normalised centre of each map's argmax cell
-    "The centre of the argmax cell of each map (ties: the first in raster order)."
+    "The centre of the argmax cell of each map (ties: the first in raster order; the games score ties with `tie_weights`)."
     a = np.asarray(space_attn)
     H, W = a.shape[-2:]
     i = a.reshape(*a.shape[:-2], H * W).argmax(-1)
@@ -223,6 +247,34 @@ def box_distance_px(points,                 # [..., 2] normalised (x, y)
     dy = np.maximum(np.maximum(b[..., 1] - p[..., 1], p[..., 1] - b[..., 3]), 0) * frame_size[1]
     return np.hypot(dx, dy)
 
+def tie_weights(maps            # [..., H, W] maps
+               ) -> np.ndarray: # [..., H, W] 1/m on each of the m cells that hold the map's maximum, 0 elsewhere
+    "Where each map points, as a distribution: its maximum's cells share the point equally (a flat map: 1/(H W) each)."
+    a = np.asarray(maps, dtype=np.float64)
+    top = a == a.max((-2, -1), keepdims=True)
+    return top / top.sum((-2, -1), keepdims=True)
+
+def cell_hits(boxes,                 # [n, 4] normalised boxes of n items
+              H:int, W:int,          # the grid
+              tol_px:float=7.,       # tolerance in pixels
+              frame_size=(112, 112)  # (width, height) of the frame in pixels
+             ) -> np.ndarray:        # [n, H, W] whether each cell centre lies within `tol_px` of the item's box
+    "For every item, the cells whose centre is a hit."
+    cx, cy = cell_centres(H, W)
+    grid = np.stack(np.broadcast_arrays(cx[None, :], cy[:, None]), -1)                    # [H, W, 2]
+    return box_distance_px(grid[None], np.asarray(boxes, dtype=np.float64)[:, None, None], frame_size) <= tol_px
+
+def ideal_hits(cells,          # [n, H, W] `cell_hits` of the items
+               segment=None    # [n] the (clip, segment) of each item, for one map per segment; None: one map per item
+              ) -> np.ndarray: # [n] each item's expected hit under the ideal observer
+    "The ideal observer: per item, a hit where some cell hits; per segment, the cell that hits the most of its items (ties by expectation)."
+    c = np.asarray(cells, dtype=np.float64)
+    if segment is None: return c.any((-2, -1)).astype(np.float64)
+    seg, g = np.unique(np.asarray(segment), return_inverse=True)
+    counts = np.zeros((len(seg), *c.shape[1:]))
+    np.add.at(counts, g, c)                                                              # per segment: the items each cell hits
+    return (tie_weights(counts)[g] * c).sum((-2, -1))
+
 def pointing_items(boxes,                # [N, T, K, 4] normalised boxes, NaN where absent
                    labels=None           # [N, K] labels; None: every visible object counts
                   ) -> tuple:            # (n, t, k) index arrays of the items
@@ -238,31 +290,39 @@ def pointing_items(boxes,                # [N, T, K, 4] normalised boxes, NaN wh
     return np.nonzero(ok)
 
 # %% ../nbs/12_pointing.ipynb #ec70fe81
+def normalised_hits(rows:pd.DataFrame # columns attention, random, ideal
+                   ) -> pd.Series:     # (attention − random) / (ideal − random); NaN where the ideal is no better than random
+    "The hit rate on the scale from the random map (0) to the ideal observer (1)."
+    gap = rows['ideal'] - rows['random']
+    return (rows['attention'] - rows['random']) / gap.where(gap > 0)
+
+SPACE_COLUMNS = ['attention', 'random', 'centre', 'ideal']   # the rates `spatial_pointing_game` averages
+
 def spatial_pointing_game(space_attn,            # [N, T, H, W] maps, or [N, T, H, W, K] one map per class (CAMs)
                           boxes,                 # [N, T, K, 4] normalised boxes, NaN where absent
                           labels=None,           # [N, K]: count only labelled classes; None: every visible object
                           classes=None,          # K class names (default 0..K-1)
                           tol_px:float=7.,       # tolerance in pixels
                           frame_size=(112, 112)  # (width, height) of the frame in pixels
-                         ) -> pd.DataFrame:      # per class, 'overall', 'class mean': n, attention, random, centre
-    "Hit rates of the maps' argmax against the boxes (class k's box scored with class k's map when there is one per class), with the random-map and centre-prior baselines."
+                         ) -> pd.DataFrame:      # per class, 'overall', 'class mean': n, attention, random, centre, ideal, normalised
+    "Hit rates of the maps' argmax (ties by expectation) against the boxes (class k's box scored with class k's map when there is one per class), with the random-map and centre-prior baselines and the ideal observer of the maps' kind."
     a, b = np.asarray(space_attn, dtype=np.float64), np.asarray(boxes, dtype=np.float64)
     if a.ndim not in (4, 5): raise ValueError(f"space_attn: expected [N, T, H, W] or [N, T, H, W, K], found shape {a.shape}")
     if b.shape[:2] != a.shape[:2]: raise ValueError(f"boxes: expected [N, T] = {a.shape[:2]} as in space_attn, found {b.shape[:2]}")
     n, t, k = pointing_items(b, labels)
-    box, (H, W) = b[n, t, k], a.shape[2:4]
-    hit = lambda pts: box_distance_px(pts, box, frame_size) <= tol_px
-    cx, cy = cell_centres(H, W)
-    grid = np.stack(np.broadcast_arrays(cx[None, :], cy[:, None]), -1).reshape(-1, 1, 2)   # [H W, 1, 2]
-    items = pd.DataFrame(dict(cls=k, attention=hit(argmax_points(a[n, t] if a.ndim == 4 else np.moveaxis(a, -1, 2)[n, t, k])), random=hit(grid).mean(0),
-                              centre=hit(np.full((len(k), 2), 0.5))), dtype=float)
+    box, per_class = b[n, t, k], a.ndim == 5
+    cells = cell_hits(box, *a.shape[2:4], tol_px, frame_size)                              # [items, H, W]
+    m = np.moveaxis(a, -1, 2)[n, t, k] if per_class else a[n, t]
+    items = pd.DataFrame(dict(cls=k, attention=(tie_weights(m) * cells).sum((1, 2)), random=cells.mean((1, 2)),
+                              centre=box_distance_px(np.full((len(k), 2), 0.5), box, frame_size) <= tol_px,
+                              ideal=ideal_hits(cells, None if per_class else n * a.shape[1] + t)), dtype=float)
     names = list(classes) if classes is not None else [str(i) for i in range(b.shape[2])]
-    per = items.groupby('cls').agg(n=('attention', 'size'), attention=('attention', 'mean'),
-                                   random=('random', 'mean'), centre=('centre', 'mean'))
+    per = items.groupby('cls').agg(n=('attention', 'size'), **{c: (c, 'mean') for c in SPACE_COLUMNS})
     per.index = [names[int(i)] for i in per.index]
-    overall = pd.DataFrame([dict(n=len(items), **items[['attention', 'random', 'centre']].mean())], index=['overall'])
-    cls_mean = pd.DataFrame([dict(n=len(items), **per[['attention', 'random', 'centre']].mean())], index=['class mean'])
-    return pd.concat([per, overall, cls_mean]).astype(dict(n=int)).rename_axis('class')
+    overall = pd.DataFrame([dict(n=len(items), **items[SPACE_COLUMNS].mean())], index=['overall'])
+    cls_mean = pd.DataFrame([dict(n=len(items), **per[SPACE_COLUMNS].mean())], index=['class mean'])
+    game = pd.concat([per, overall, cls_mean]).astype(dict(n=int))
+    return game.assign(normalised=normalised_hits(game)).rename_axis('class')
 
 def spatial_pointing(model,                  # a model that returns `attn_key` [B, T, H, W]
                      dataset,                # items with labels and visual_boxes
@@ -280,18 +340,28 @@ def spatial_pointing(model,                  # a model that returns `attn_key` [
                                  getattr(dataset, 'classes', None), tol_px, frame_size)
 
 # %% ../nbs/12_pointing.ipynb #dcdf9c62
+def maps_pointing(maps:dict,             # {name: [N, T, H, W] or [N, T, H, W, K] map}, all on one grid
+                  boxes,                  # [N, T, K, 4] normalised boxes, NaN where absent
+                  labels=None,            # [N, K]: count only labelled classes; None: every visible object
+                  tol_px:float=7.,        # tolerance in pixels
+                  frame_size=(112, 112)   # (width, height) of the frame in pixels
+                 ) -> pd.DataFrame:       # index map (the maps, then 'constant'): n, attention, random, centre, ideal, normalised
+    "The 'overall' row of `spatial_pointing_game` for each map and for a constant map (one per segment), the floor every map stands beside."
+    N, T, H, W = next(iter(maps.values())).shape[:4]
+    maps = {**maps, 'constant': np.ones((N, T, H, W))}
+    return pd.concat([spatial_pointing_game(m, boxes, labels, None, tol_px, frame_size).loc[['overall']].assign(map=name)
+                      for name, m in maps.items()]).set_index('map')
+
 def class_spatial_pointing(model,                  # STAN (outputs space_attn, st_attn and cam)
                            dataset,                # items with labels and visual_boxes
                            batch_size:int=32,      # clips per forward
                            device='cpu',           # where the model runs
                            tol_px:float=7.,        # tolerance in pixels
                            frame_size=(112, 112)   # (width, height) of the frames the boxes are normalised to
-                          ) -> pd.DataFrame:       # one row per map of `SPACE_MAPS`: n, attention (hit rate), random, centre
-    "The spatial pointing game of each of STAN's space maps, labelled items only, class maps read for the item's class."
+                          ) -> pd.DataFrame:       # one row per map of `SPACE_MAPS`, then 'constant': see `maps_pointing`
+    "The spatial pointing game of each of STAN's space maps and of a constant map, labelled items only, class maps read for the item's class."
     data = collect_outputs(model, dataset, ('space_attn', 'st_attn', 'cam'), batch_size, device)
     _need(data, dataset, 'visual_boxes', 'boxes [N, T, K, 4]')
     s, st, cam = data['space_attn'], data['st_attn'], data['cam']
-    maps = {'A^s': s, 'A^st': st, 'M[k]': cam, 'A^s·M[k]': s[..., None] * cam}
-    rows = [spatial_pointing_game(m, data['visual_boxes'], data['labels'], None, tol_px, frame_size).loc[['overall']].assign(map=name)
-            for name, m in maps.items()]
-    return pd.concat(rows).set_index('map')
+    return maps_pointing({'A^s': s, 'A^st': st, 'M[k]': cam, 'A^s·M[k]': s[..., None] * cam}, data['visual_boxes'],
+                         data['labels'], tol_px, frame_size)

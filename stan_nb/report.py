@@ -19,16 +19,17 @@ from .runs import evaluate_run, load_run, encoder_note, run_dataset, run_norm
 from .stan import AttentionModel, STAN
 from .baselines import ABN
 from .perturb import perturbation_curves, perturbed_share, attention_replacement, fixed_budget_test, ATTN_MODES
-from .pointing import temporal_pointing, class_temporal_pointing, spatial_pointing, class_spatial_pointing, MAP_NAMES, stan_maps
+from .pointing import collect_outputs, temporal_gt, temporal_games, class_temporal_pointing, class_spatial_pointing, maps_pointing
+from .pointing import MAP_NAMES, stan_maps
 from .attribution import compare_methods, explain, sanity_checks, sanity_summary
 from .viz import attention_figure, time_figure, perturbation_figure, report_html
 
 # %% auto #0
-__all__ = ['DEMO_POSTHOC', 'PAPER_NAMES', 'MAE_NOTE', 'stan_like', 'perturbed', 'explain_dataset', 'first_clips', 'first_words',
-           'explain_inputs', 'metrics_table', 'perturbation_tests', 'pointing_tables', 'posthoc_table', 'ranked_maps',
-           'gate_tests', 'clip_figures', 'report_table', 'setup_section', 'perturbation_section', 'pointing_sections',
-           'posthoc_section', 'gate_sections', 'model_parts', 'write_numbers', 'figure_sections', 'report_sections',
-           'explain_runs']
+__all__ = ['DEMO_POSTHOC', 'PAPER_NAMES', 'UNION', 'MAE_NOTE', 'SPACE_NOTE', 'TIME_NAMES', 'stan_like', 'perturbed',
+           'explain_dataset', 'first_clips', 'first_words', 'explain_inputs', 'metrics_table', 'perturbation_tests',
+           'map_label', 'pointing_tables', 'posthoc_table', 'ranked_maps', 'gate_tests', 'clip_figures', 'report_table',
+           'setup_section', 'perturbation_section', 'pointing_sections', 'posthoc_section', 'gate_sections',
+           'model_parts', 'write_numbers', 'figure_sections', 'report_sections', 'explain_runs']
 
 # %% ../nbs/14a_report.ipynb #89705ecb
 DEMO_POSTHOC = ('attention', 'gradcam', 'ig', 'smoothgrad', 'random')
@@ -102,7 +103,7 @@ def metrics_table(runs:dict, # {model name: run folder}
                  ) -> pd.DataFrame: # top1, mAP, F (%), n (clips); the paper's names as the index
     "Test top-1, mAP and F-score of each run on `features`, the paper's names as the index."
     rows = {PAPER_NAMES.get(m, m): evaluate_run(r, split, features, quiet=True) for m, r in runs.items()}
-    return pd.DataFrame(rows).T[['top1', 'mAP', 'F', 'n']].astype(float).round(1)
+    return pd.DataFrame(rows).T[['top1', 'mAP', 'F', 'n']].astype(float).round(1).rename_axis('model')
 
 # %% ../nbs/14a_report.ipynb #0aa5498d
 def perturbation_tests(models:dict,     # {model name: trained model}
@@ -123,6 +124,13 @@ def perturbation_tests(models:dict,     # {model name: trained model}
     return dict(curves=curves, share=share, ratio=ratio)
 
 # %% ../nbs/14a_report.ipynb #b182ae41
+UNION = 'union of the labelled classes'   # Table 3's truth
+
+def map_label(k:str # a map of `pointing.MAP_NAMES`
+             ) -> str: # the map and its words, for tables
+    "A map's name with its words: 'M[k] (CAM of the class)'."
+    return f"{k} ({MAP_NAMES[k]})"
+
 def pointing_tables(models:dict, # {model name: trained model}
                     ds,          # the explained clips (with audio_gt and visual_boxes)
                     device='cpu' # where the models run
@@ -133,18 +141,20 @@ def pointing_tables(models:dict, # {model name: trained model}
         name = PAPER_NAMES.get(m, m)
         out = net.eval()(*(ds[0][k][None] for k in ('audio', 'visual')))
         if 'time_attn' in out:
-            temporal.append(temporal_pointing(net, ds, device=device).assign(model=name))
+            d = collect_outputs(net, ds, ('time_attn',), device=device)
+            temporal.append(temporal_games({'A^t': d['time_attn']}, temporal_gt(d['audio_gt'], d['labels']), UNION).assign(model=name))
         if 'cav' in out:
             per_class.append(class_temporal_pointing(net, ds, device=device).assign(model=name))
-        if 'space_attn' in out:
-            spatial.append(spatial_pointing(net, ds, device=device).loc[['overall']].assign(model=name))
-        if 'cam' in out and 'st_attn' in out:                        # STAN, ABN: every space map, each named
-            maps = class_spatial_pointing(net, ds, device=device)
-            spatial.append(maps.assign(model=[f"{name}: {k} ({MAP_NAMES[k]})" for k in maps.index]))
+        if 'cam' in out and 'st_attn' in out:                        # STAN, ABN: every space map
+            spatial.append(class_spatial_pointing(net, ds, device=device).assign(model=name))
+        elif 'space_attn' in out:                                    # CAM, AV-CAM: the space map and the CAM
+            d = collect_outputs(net, ds, ('space_attn', *(['cam'] if 'cam' in out else [])), device=device)
+            maps = {'A^s': d['space_attn'], **({'M[k]': d['cam']} if 'cam' in d else {})}
+            spatial.append(maps_pointing(maps, d['visual_boxes'], d['labels']).assign(model=name))
         net.cpu()
-    return dict(temporal_pointing=pd.concat(temporal).reset_index() if temporal else None,
-                temporal_pointing_per_class=pd.concat(per_class, ignore_index=True) if per_class else None,
-                spatial_pointing=pd.concat(spatial).reset_index(drop=True) if spatial else None)
+    spatial = [s.rename(index=map_label).reset_index() for s in spatial]
+    tidy = lambda parts: pd.concat(parts, ignore_index=True)[['model', 'map', *parts[0].columns.drop(['model', 'map'])]] if parts else None
+    return dict(temporal_pointing=tidy(temporal), temporal_pointing_per_class=tidy(per_class), spatial_pointing=tidy(spatial))
 
 # %% ../nbs/14a_report.ipynb #465380f3
 def posthoc_table(models:dict,  # {model name: trained model}
@@ -152,11 +162,12 @@ def posthoc_table(models:dict,  # {model name: trained model}
                   methods,      # keys of `attribution.METHODS`; (): none
                   n_clips:int,  # clips explained by every method
                   progress:bool=True # a progress bar
-                 ) -> pd.DataFrame|None: # `compare_methods` rows with a model column; None: no method or no STAN
+                 ) -> pd.DataFrame|None: # `compare_methods` rows (index method) with a model column; None: no method or no STAN
     "The post-hoc comparison of every model of STAN's kind."
     stans = {PAPER_NAMES.get(m, m): net for m, net in models.items() if stan_like(net)}
     if not (stans and methods): return None
-    return pd.concat([compare_methods(net, ds, methods=methods, n_clips=n_clips, progress=progress).assign(model=name) for name, net in stans.items()])
+    return pd.concat([compare_methods(net, ds, methods=methods, n_clips=n_clips, progress=progress).assign(model=name)
+                      for name, net in stans.items()]).rename_axis('method')
 
 # %% ../nbs/14a_report.ipynb #7b05f07d
 def ranked_maps(stan,            # a trained STAN
@@ -268,7 +279,16 @@ def perturbation_section(pert:dict,  # from `perturbation_tests`
 MAE_NOTE = ("<p class='stan-note'>MAE against when each labelled class sounds (truth 'class k'; the maps of the class: "
             "σ(V[k]) is STAN's class activation value of Eq. 4), beside the paper's version (the clip's time attention "
             "against the union of its labelled classes). 'constant 1' and 'constant 0' are the floors: a map that does "
-            "not beat them has not found when.</p>")
+            "not beat them has not found when; 'ideal' is the truth itself (MAE 0, AUROC 1, AP 1). AUROC and AP rank the "
+            "segments of the soft map, per item, over the items whose truth has both kinds of segment; a constant map "
+            "scores AUROC 0.5.</p>")
+SPACE_NOTE = ("<p class='stan-note'>Ties by expectation: a map whose maximum several cells share scores the mean hit over "
+              "them, so a flat map scores the random map's rate, and the constant map's row is that floor. The ideal "
+              "observer is computed from the boxes alone for the map's kind: a class map may point at every box, a map "
+              "for all classes at one cell per segment. Normalised: (hit − random) / (ideal − random), 0 for the random "
+              "map, 1 for the ideal.</p>")
+TIME_NAMES = {'attention': 'time map', 'mae': 'MAE (0–1, lower is better)', 'sem': '± SEM', 'n': 'clips',
+              'auroc': 'AUROC', 'ap': 'AP', 'n_ranked': 'clips ranked'}   # the temporal table's headers
 
 def pointing_sections(pt:dict,   # from `pointing_tables`
                       n_clips:int # the clips explained
@@ -277,16 +297,19 @@ def pointing_sections(pt:dict,   # from `pointing_tables`
     secs, t, pc, sp = [], pt['temporal_pointing'], pt['temporal_pointing_per_class'], pt['spatial_pointing']
     if t is not None:
         secs.append((f'Temporal pointing game (Table 3): {n_clips} clips', report_table(
-            t[['model', 'attention', 'mae', 'sem', 'n']], {'attention': 'time attention', 'mae': 'MAE (0–1, lower is better)',
-                                                         'sem': '± SEM', 'n': 'clips'})))
+            t[['model', 'map', *TIME_NAMES]], TIME_NAMES, ints=('n', 'n_ranked'))))
     if pc is not None:
-        wide = pc.pivot_table(index=['model', 'truth', 'map'], columns='attention', values='mae', sort=False).reset_index()
-        secs.append((f'Temporal pointing game per class: {n_clips} clips', [report_table(wide, {
-            'soft': 'MAE, soft map', 'binary': 'MAE, map ≥ 0.5'}), MAE_NOTE]))
+        wide = pc.pivot_table(index=['model', 'truth', 'map'], columns='attention', values='mae', sort=False)
+        ranks = pc[pc.attention == 'soft'].set_index(['model', 'truth', 'map'])[['auroc', 'ap', 'n_ranked']]
+        secs.append((f'Temporal pointing game per class: {n_clips} clips', [report_table(wide.join(ranks).reset_index(), {
+            'soft': 'MAE, soft map', 'binary': 'MAE, map ≥ 0.5', 'auroc': 'AUROC, soft map', 'ap': 'AP, soft map',
+            'n_ranked': 'items ranked'}, ints=('n_ranked',)), MAE_NOTE]))
     if sp is not None:
-        secs.append((f'Spatial pointing game: {n_clips} clips', report_table(sp[['model', 'n', 'attention', 'random', 'centre']], {
-            'model': 'model: map', 'n': 'boxes scored', 'attention': 'hit rate of the map', 'random': 'hit rate of a random map',
-            'centre': 'hit rate of the centre'})))
+        secs.append((f'Spatial pointing game: {n_clips} clips', [report_table(
+            sp[['model', 'map', 'n', 'attention', 'random', 'centre', 'ideal', 'normalised']], {
+                'n': 'boxes scored', 'attention': 'hit rate of the map', 'random': 'hit rate of a random map',
+                'centre': 'hit rate of the centre', 'ideal': 'hit rate of the ideal observer',
+                'normalised': 'normalised (0 random, 1 ideal)'}), SPACE_NOTE]))
     return secs
 
 # %% ../nbs/14a_report.ipynb #7693789d
@@ -294,7 +317,7 @@ def posthoc_section(ph:pd.DataFrame, # from `posthoc_table`
                     what:str         # the methods and clips, for the heading
                    ) -> tuple:       # (title, table)
     "STAN's attention against post-hoc attributions of the same model."
-    t = ph.rename_axis('method').reset_index()
+    t = ph.reset_index()
     names = {'n': '(clip, class) items', 'pointing': 'pointing (hit rate)', 'temporal': 'temporal pointing (hit rate)',
              **{m: f"{m.replace('_', ' ')} (AUC)" for m in ('insertion', 'deletion', 'audio_insertion', 'audio_deletion')},
              'seconds': 'seconds per explanation'}
@@ -330,7 +353,7 @@ def gate_sections(gates:dict # from `gate_tests`
 def model_parts(tables:dict # {table name: DataFrame or None}; `metrics` indexed by the models' names, the others with a `model` column
                ) -> dict:    # {model name: [table names with a row of that model]}
     "The parts of the report each model got, in the tables' order."
-    def names(df): return pd.Series(df.index if 'model' not in df else df['model']).astype(str).str.split(':').str[0]
+    def names(df): return pd.Series(df.index if 'model' not in df else df['model']).astype(str)
     rows = {k: set(names(df)) for k, df in tables.items() if df is not None}
     return {m: [k for k, ms in rows.items() if m in ms] for m in tables['metrics'].index}
 
@@ -342,7 +365,7 @@ def write_numbers(out:Path,    # the output folder
                  ) -> dict:    # `res`
     "One CSV per table that ran, then `results.json` (with the parts each model got)."
     for name, df in tables.items():
-        if df is not None: df.to_csv(out/f'{name}.csv')
+        if df is not None: df.reset_index(drop=not any(df.index.names)).to_csv(out/f'{name}.csv', index=False)
     res['tvd_ratio_at_1'], res['relevant_share'] = (pert['ratio'], pert['share']) if pert else ({}, {})
     res['metrics'] = tables['metrics'].to_dict('index')
     res['parts'] = model_parts(tables)
@@ -372,7 +395,7 @@ def report_sections(res:dict,     # from `write_numbers`
                     n_clips:int   # the clips explained
                    ) -> list:     # (title, items) for `viz.report_html`
     "The page: Setup, recognition, and a section for each part that ran."
-    metrics = tables['metrics'].rename_axis('model').reset_index()
+    metrics = tables['metrics'].reset_index()
     ran = {'perturbation tests': pert, 'post-hoc methods': tables.get('posthoc'), 'fixed budgets': tables.get('fixed_budget'),
            'sanity checks': tables.get('sanity_checks')}                     # the parts that may apply to no model
     sizes = {k: v if v == 'none' or ran.get(k, 0) is not None else 'no model it applies to' for k, v in sizes.items()}
