@@ -14,7 +14,7 @@ from .features import collate_av
 from .pointing import SPACE_MAPS, TIME_MAPS, spatial_pointing_game, stan_maps
 
 # %% auto #0
-__all__ = ['CONTROLS', 'control_audio', 'control_outputs', 'item_maps', 'rank_corr', 'negative_audio', 'silent_embedding']
+__all__ = ['CONTROLS', 'control_audio', 'control_outputs', 'item_maps', 'rank_corr', 'negative_audio']
 
 # %% ../nbs/12a_controls.ipynb #bd1a7417
 CONTROLS = ('silence', 'noise', 'swap')
@@ -35,7 +35,7 @@ _KEYS = ('space_attn', 'st_attn', 'cam', 'time_attn', 'cav')
 
 def control_outputs(model,            # any model: model(audio, visual) -> dict
                     dataset,          # items with audio, visual, labels, visual_boxes
-                    silence,          # [Da] or [T, Da], see `control_audio`
+                    silence,          # [Da] or [T, Da], see `control_audio`; None: no silence control
                     seed:int=0,       # seed of the noise
                     batch_size:int=32,# clips per forward
                     device='cpu'      # where the model runs
@@ -44,7 +44,8 @@ def control_outputs(model,            # any model: model(audio, visual) -> dict
     model.to(device).eval()
     batches = list(DataLoader(dataset, batch_size, collate_fn=collate_av))
     audio = np.concatenate([b['audio'].numpy() for b in batches])
-    runs = dict(original=audio, **control_audio(audio, silence, seed))
+    ctl = control_audio(audio, np.zeros(audio.shape[-1]) if silence is None else silence, seed)
+    runs = dict(original=audio, **{c: a for c, a in ctl.items() if silence is not None or c != 'silence'})
     res = {c: {} for c in runs}
     with torch.inference_mode():
         for c, a in runs.items():
@@ -93,7 +94,7 @@ def _row(name:str, orig:np.ndarray, ctl:np.ndarray, boxes:np.ndarray) -> dict:
 
 def negative_audio(model,            # an audio-visual model
                    dataset,          # items with audio, visual, labels (and visual_boxes for the hit)
-                   silence,          # [Da] or [T, Da] the embedding of a silent second, standardised like the items' audio
+                   silence,          # [Da] or [T, Da] the embedding of a silent second, standardised like the items' audio; None: no silence control
                    seed:int=0,       # seed of the noise
                    batch_size:int=32,# clips per forward
                    device='cpu'      # where the model runs
@@ -104,11 +105,5 @@ def negative_audio(model,            # an audio-visual model
     boxes = res['visual_boxes'][i, :, k] if 'visual_boxes' in res else None        # [n, T, 4] the item's own box
     orig = item_maps(res['original'], i, k)
     rows = [dict(map=name, control=c, **_row(name, m, item_maps(res[c], i, k)[name], boxes))
-            for c in CONTROLS for name, m in orig.items()]
-    return pd.DataFrame(rows)
-
-# %% ../nbs/12a_controls.ipynb #5d285ea1
-def silent_embedding(audio_enc # the feature file's audio encoder (an `audio.VGGishEncoder`)
-                    ) -> np.ndarray: # [Da] float32
-    "The embedding of one second of silence by `audio_enc`."
-    with torch.inference_mode(): return audio_enc.encode(torch.zeros(1, 16000), 16000, 1)[0, 0].float().numpy()
+            for c in CONTROLS if c in res for name, m in orig.items()]
+    return pd.DataFrame(rows, columns=['map', 'control', 'rank_corr', 'n', 'n_corr', 'marked_share', 'marked_share_original', 'hit', 'hit_original'])

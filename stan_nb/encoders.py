@@ -15,7 +15,8 @@ from .visual import ResNetEncoder, load_resnet
 from .pretrain import synthav_encoders
 
 # %% auto #0
-__all__ = ['ENCODER_PRESETS', 'encoder_options', 'make_encoders', 'preset_encoders', 'check_feature_range', 'encode_chunk']
+__all__ = ['ENCODER_PRESETS', 'encoder_options', 'make_encoders', 'preset_encoders', 'silent_embedding', 'check_feature_range',
+           'encode_chunk']
 
 # %% ../nbs/05c_encoders.ipynb #b32fb963
 ENCODER_PRESETS = {
@@ -78,6 +79,12 @@ def preset_encoders(opts:dict,     # options from `encoder_options`
         return make_encoders(*synthav_encoders(synthav_weights, device=device), size=None, device=device)
     return make_encoders(visual_encoder=opts['visual_encoder'], visual_layers=opts['visual_layers'], size=opts['size'],
                          seed=seed, device=device, audio_width=opts['audio_width'])
+
+# %% ../nbs/05c_encoders.ipynb #444e1204
+def silent_embedding(audio_enc # an audio encoder (`audio.VGGishEncoder`)
+                    ) -> np.ndarray: # [Da] float32
+    "The embedding of one second of silence by `audio_enc`: what the negative-audio controls (`controls`) give a model as silence."
+    with torch.inference_mode(): return audio_enc.encode(torch.zeros(1, VGGISH_SR), VGGISH_SR, 1)[0, 0].float().numpy()
 
 # %% ../nbs/05c_encoders.ipynb #349d8c1b
 def check_feature_range(audio_enc:VGGishEncoder, # the audio encoder

@@ -21,7 +21,7 @@ from .features import validate_features
 from .audio import VGGISH_SR
 from .pretrain import segment_probe
 from .sources import guess_kind, open_source
-from .encoders import ENCODER_PRESETS, check_feature_range, encoder_options, make_encoders, preset_encoders
+from .encoders import ENCODER_PRESETS, check_feature_range, encoder_options, make_encoders, preset_encoders, silent_embedding
 from .shards import check_config, extract_shard, failures_path, merge_shards, read_failures, shards_closed
 
 # %% auto #0
@@ -134,14 +134,17 @@ def _finished(out:Path, cfg:ExtractConfig) -> dict|None:
     check_config(out, 'config', cfg.as_dict(), found, hint='overwrite=True to extract again', ignore=('world_size',))
     return dict(status='exists', **_counts(out))
 
-def _merge(out:Path, source, src, cfg:ExtractConfig, splits, seed:int, limit, rank:int) -> bool:
+def _merge(out:Path, source, src, cfg:ExtractConfig, splits, seed:int, limit, rank:int,
+           silence:list # the audio encoder's silent second (`silent_embedding`)
+          ) -> bool:
     "Wait for every rank; once every clip is done or failed, rank 0 merges the shards. Whether it was complete."
     if cfg.world_size > 1: dist.barrier()
     complete = limit is None or shards_closed(out, cfg.world_size, len(src))
     if rank == 0 and complete:
         a, v = cfg.audio_encoder, cfg.visual_encoder
         attrs = dict(config=cfg.as_dict(), encoders=cfg.encoders, audio_encoder=a, visual_encoder=v, audio_weights=a['weights'],
-                     visual_weights=v['weights'], source=str(source), source_kind=src.kind, sr=VGGISH_SR, frames_per_segment=cfg.F, **src.attrs)
+                     visual_weights=v['weights'], source=str(source), source_kind=src.kind, sr=VGGISH_SR, frames_per_segment=cfg.F,
+                     silent_audio=silence, **src.attrs)
         merge_shards(out, cfg.world_size, attrs, splits, seed)
     if cfg.world_size > 1: dist.barrier()
     return complete
@@ -201,7 +204,7 @@ def extract(source,                       # a SynthAV .h5, a folder of videos, o
         if (found := _finished(out, cfg)) is not None: return summary | found | dict(seconds=time.perf_counter() - t0)
         stats = extract_shard(src, out, a, v, cfg.as_dict(), rank, world, batch_size, dtype, num_workers, worker_timeout,
                               retry_failed, limit, progress)
-        complete = _merge(out, source, src, cfg, splits, seed, limit, rank)
+        complete = _merge(out, source, src, cfg, splits, seed, limit, rank, silent_embedding(a).tolist())
     return summary | dict(shard=stats) | _status(out, complete, stats, time.perf_counter() - t0)
 
 # %% ../nbs/05e_extract.ipynb #7c2c4979

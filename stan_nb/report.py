@@ -21,14 +21,16 @@ from .baselines import ABN
 from .perturb import perturbation_curves, perturbed_share, attention_replacement, fixed_budget_test, ATTN_MODES
 from .pointing import collect_outputs, temporal_gt, temporal_games, class_temporal_pointing, class_spatial_pointing, maps_pointing
 from .pointing import MAP_NAMES, stan_maps
+from .controls import negative_audio
 from .attribution import compare_methods, explain, sanity_checks, sanity_summary
 from .viz import attention_figure, time_figure, perturbation_figure, report_html
 
 # %% auto #0
-__all__ = ['DEMO_POSTHOC', 'PAPER_NAMES', 'UNION', 'MAE_NOTE', 'SPACE_NOTE', 'TIME_NAMES', 'stan_like', 'perturbed',
-           'explain_dataset', 'first_clips', 'first_words', 'explain_inputs', 'metrics_table', 'perturbation_tests',
-           'map_label', 'pointing_tables', 'posthoc_table', 'ranked_maps', 'gate_tests', 'clip_figures', 'report_table',
-           'setup_section', 'perturbation_section', 'pointing_sections', 'posthoc_section', 'gate_sections',
+__all__ = ['DEMO_POSTHOC', 'PAPER_NAMES', 'UNION', 'MAE_NOTE', 'SPACE_NOTE', 'TIME_NAMES', 'NEGATIVE_AUDIO_NOTE', 'stan_like',
+           'perturbed', 'explain_dataset', 'first_clips', 'first_words', 'explain_inputs', 'metrics_table',
+           'perturbation_tests', 'map_label', 'pointing_tables', 'standard_silence', 'negative_audio_table',
+           'posthoc_table', 'ranked_maps', 'gate_tests', 'clip_figures', 'report_table', 'setup_section',
+           'perturbation_section', 'pointing_sections', 'negative_audio_section', 'posthoc_section', 'gate_sections',
            'model_parts', 'write_numbers', 'figure_sections', 'report_sections', 'explain_runs']
 
 # %% ../nbs/14a_report.ipynb #89705ecb
@@ -155,6 +157,26 @@ def pointing_tables(models:dict, # {model name: trained model}
     spatial = [s.rename(index=map_label).reset_index() for s in spatial]
     tidy = lambda parts: pd.concat(parts, ignore_index=True)[['model', 'map', *parts[0].columns.drop(['model', 'map'])]] if parts else None
     return dict(temporal_pointing=tidy(temporal), temporal_pointing_per_class=tidy(per_class), spatial_pointing=tidy(spatial))
+
+# %% ../nbs/14a_report.ipynb #b8b851bb
+def standard_silence(features, # the feature file (its attribute `silent_audio`)
+                     norm:dict|None # the run's input statistics (`run_norm`), as the items are standardised
+                    ) -> np.ndarray|None: # [Da] float32, or None when the file has no silent second
+    "The feature file's silent second as the model sees it."
+    s = validate_features(features, check_finite=False)['attrs'].get('silent_audio')
+    if s is None: return None
+    s = np.asarray(s, np.float32)
+    return s if norm is None else (s - norm['audio_mean']) / norm['audio_std']
+
+def negative_audio_table(models:dict, # {model name: trained model}
+                         ds,          # the explained clips
+                         silence,     # from `standard_silence` (None: noise and swap only)
+                         device='cpu' # where the models run
+                        ) -> pd.DataFrame|None: # model, map, control, rank_corr, marked_share, hit, the maps' own; None: no model has a map
+    "`controls.negative_audio` of every model, under the paper's names."
+    parts = [negative_audio(net, ds, silence, device=device).assign(model=PAPER_NAMES.get(m, m)) for m, net in models.items()]
+    t = pd.concat(parts, ignore_index=True)
+    return None if t.empty else t[['model', 'map', 'control', 'rank_corr', 'marked_share', 'hit', 'marked_share_original', 'hit_original', 'n', 'n_corr']]
 
 # %% ../nbs/14a_report.ipynb #465380f3
 def posthoc_table(models:dict,  # {model name: trained model}
@@ -312,6 +334,20 @@ def pointing_sections(pt:dict,   # from `pointing_tables`
                 'normalised': 'normalised (0 random, 1 ideal)'}), SPACE_NOTE]))
     return secs
 
+# %% ../nbs/14a_report.ipynb #7e113f2c
+NEGATIVE_AUDIO_NOTE = ("Each map again with the audio replaced: by the encoder's silent second, by noise at the clip's level, "
+                       "by the next clip's audio. A map that keeps its ranks (correlation near 1) and its marks without the "
+                       "sound does not explain the sound.")
+
+def negative_audio_section(na:pd.DataFrame, # from `negative_audio_table`
+                           n_clips:int      # the clips explained
+                          ) -> tuple:       # (title, items)
+    "The negative-audio controls as a table with its note."
+    return (f'Without the sound (negative-audio controls): {n_clips} clips', [report_table(na, {
+        'rank_corr': 'rank correlation with the map', 'marked_share': 'share marked (≥ 0.5)', 'hit': 'hit rate',
+        'marked_share_original': 'share marked, own audio', 'hit_original': 'hit rate, own audio',
+        'n': '(clip, class) items', 'n_corr': 'items correlated'}, ints=('n', 'n_corr')), NEGATIVE_AUDIO_NOTE])
+
 # %% ../nbs/14a_report.ipynb #7693789d
 def posthoc_section(ph:pd.DataFrame, # from `posthoc_table`
                     what:str         # the methods and clips, for the heading
@@ -403,6 +439,7 @@ def report_sections(res:dict,     # from `write_numbers`
         metrics, {'top1': 'top-1 (%)', 'mAP': 'mAP (%)', 'F': 'F-score (%)', 'n': 'clips'}, digits=1))]
     if pert: secs.append(perturbation_section(pert, sizes['perturbation tests']))
     secs += pointing_sections(tables, n_clips)
+    if tables.get('negative_audio') is not None: secs.append(negative_audio_section(tables['negative_audio'], n_clips))
     if tables.get('posthoc') is not None: secs.append(posthoc_section(tables['posthoc'], sizes['post-hoc methods']))
     if gates := gate_sections(tables): secs.append(('Tests an open gate cannot pass', gates))
     return secs
@@ -459,6 +496,7 @@ def explain_runs(runs:dict,              # {model name: run folder}; STAN's kind
     tables = dict(metrics=metrics_table(runs, split, features)); lap('evaluate')
     pert = perturbation_tests(models, pds, n_samples, device, progress); lap('perturb')
     tables |= dict(perturbation=pert and pert['curves'], **pointing_tables(models, ds, device)); lap('pointing')
+    tables['negative_audio'] = negative_audio_table(models, ds, standard_silence(features, full.norm), device); lap('negative_audio')
     tables['posthoc'] = posthoc_table(models, ds, posthoc, posthoc_clips, progress); lap('posthoc')
     tables |= gate_tests(models, ds, gate_clips, min(n_samples, 10), sanity_clips, device=device); lap('gate_tests')
     write_numbers(out, res, tables, pert)
