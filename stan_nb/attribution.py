@@ -23,7 +23,7 @@ from .baselines import (AudioBaseline, VisualBaseline, CAM, AVCAM, ABN, AVABN, R
                                FiLM, AttentionFusion, EmbeddingAttentionFusion)
 from .visual import IMAGENET_MEAN, IMAGENET_STD
 from .features import collate_av
-from .pointing import argmax_points, box_distance_px, stan_maps
+from .pointing import cell_hits, stan_maps, tie_weights
 
 # %% auto #0
 __all__ = ['GRADCAM_LAYERS', 'METHODS', 'AREAS', 'FRAME_KERNEL', 'GRID_KERNEL', 'SCALES', 'DEFAULT_METHODS', 'METRICS',
@@ -505,14 +505,16 @@ METRICS = {'pointing': True, 'temporal': True, 'insertion': True, 'deletion': Fa
 def _pointing_hits(vis:np.ndarray,   # [N, T, H, W] maps
                    boxes:np.ndarray, # [N, T, 4] the target class's boxes, NaN where absent
                    tol_px:float, frame_size) -> np.ndarray: # [N] hit rate over the frames with a box (NaN if none)
-    seen = ~np.isnan(boxes).any(-1)
-    hit = box_distance_px(argmax_points(vis), np.nan_to_num(boxes), frame_size) <= tol_px
-    with np.errstate(invalid='ignore'): return np.where(seen.any(1), (hit & seen).sum(1) / seen.sum(1), np.nan)
+    seen, (N, T, H, W) = ~np.isnan(boxes).any(-1), vis.shape
+    cells = cell_hits(np.nan_to_num(boxes).reshape(-1, 4), H, W, tol_px, frame_size).reshape(N, T, H, W)
+    hit = (tie_weights(vis) * cells).sum((-2, -1))                 # tied maxima by expectation, as in `pointing`
+    with np.errstate(invalid='ignore'): return np.where(seen.any(1), (hit * seen).sum(1) / seen.sum(1), np.nan)
 
 def _temporal_hits(aud:np.ndarray,   # [N, T] audio maps
                    gt:np.ndarray     # [N, T] 0/1 when the target class sounds
-                  ) -> np.ndarray:   # [N] 1 if the argmax segment sounds, NaN if the class never sounds
-    hit = gt[np.arange(len(gt)), aud.argmax(1)]
+                  ) -> np.ndarray:   # [N] whether the argmax segment sounds (tied maxima by expectation), NaN if the class never sounds
+    top = aud == aud.max(1, keepdims=True)
+    hit = (top * gt).sum(1) / top.sum(1)
     return np.where(gt.any(1), hit, np.nan)
 
 def _explanation_scores(model:nn.Module, audio:Tensor, visual:Tensor, # the model and the explained clips
