@@ -78,13 +78,14 @@ def corpus_clip(i:int,              # clip index
                 seed:int,           # corpus seed
                 frames_per_clip:int # frames kept, evenly spread over the clip
                ) -> tuple:          # (frames [F, S, S, 3] uint8, looks [F, I] float, audio [n] float, sounds [T, I] float)
-    "One clip of the pretraining corpus: some frames with the looks they show, the audio with the sounds of each segment."
+    "One clip of the pretraining corpus: some frames with the looks they show, the audio with the clip's sounds on every segment (weak tags)."
     cfg = SynthConfig()
     clip = make_clip(i, seed, cfg)
     keep = np.linspace(0, cfg.n_frames - 1, frames_per_clip).round().astype(int)
     shown = (~np.isnan(clip['frame_boxes'][keep][..., 0])).astype(np.float32)        # [F, K]
     return (clip['frames'][keep], merge_identities(shown, identities(cfg.classes, 'look')[0]), clip['audio'],
-            merge_identities(clip['audio_gt'].astype(np.float32), identities(cfg.classes, 'sound')[0]))
+            np.repeat(merge_identities(clip['audio_gt'].astype(np.float32).max(0, keepdims=True), identities(cfg.classes, 'sound')[0]),
+                      cfg.T, 0))
 
 def pretrain_corpus(cfg:PretrainConfig, # the pretraining config
                     progress:bool=True  # show a progress bar
@@ -246,10 +247,10 @@ def _probe_inputs(features, raw) -> tuple:
     "Segment inputs (visual mean+max, audio) and truths (seen in the sampled frames, in the segment, audible) [N*T, ...]."
     with h5py.File(features, 'r') as f:
         v, a = _standardise(f['visual'][:].astype(np.float32)), _standardise(f['audio'][:].astype(np.float32))
-        in_segment, audible = ~np.isnan(f['visual_boxes'][..., 0]), f['audio_gt'][:]
+        audible = f['audio_gt'][:]
         frames = [json.loads(s)['frames'] for s in f['clip_info'][:]] if 'clip_info' in f else None
     if frames is None: raise DataError(features, 'clip_info', "the sampled frames of each clip (a SynthAV extraction)", 'none')
-    with h5py.File(raw, 'r') as f: boxes = f['frame_boxes'][:]
+    with h5py.File(raw, 'r') as f: boxes, in_segment = f['frame_boxes'][:], ~np.isnan(f['visual_boxes'][..., 0])   # any of the segment's frames
     N, T = a.shape[:2]
     seen = np.stack([~np.isnan(boxes[i, frames[i]][..., 0]) for i in range(N)]).reshape(N, T, -1, boxes.shape[2]).any(2)
     x_v = np.concatenate([v.mean((2, 3)), v.max((2, 3))], -1).reshape(N * T, -1)
